@@ -1,0 +1,548 @@
+"""The DOM event model: ``Event``, ``MessageEvent``, ``CloseEvent`` and an
+``EventTarget`` with event handler attributes (``onopen`` and so on).
+
+Both backends dispatch through this module, so listener order, ``once``,
+removal during dispatch and error isolation behave the same everywhere.
+References are the DOM Standard (https://dom.spec.whatwg.org/) and HTML's
+"event handlers" section.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, overload, runtime_checkable
+
+from .exceptions import DOMException
+
+__all__ = [
+    "CloseEvent",
+    "Event",
+    "EventHandler",
+    "EventListener",
+    "EventTarget",
+    "MessageEvent",
+]
+
+logger = logging.getLogger("pyws_shim")
+
+# The "time origin" that timeStamp is relative to, in milliseconds.
+_TIME_ORIGIN = time.monotonic()
+
+
+def _now() -> float:
+    return (time.monotonic() - _TIME_ORIGIN) * 1000.0
+
+
+def _init_dict(
+    name: str, init: Mapping[str, Any] | None, kwargs: Mapping[str, Any]
+) -> dict[str, Any]:
+    if init is None:
+        merged: dict[str, Any] = {}
+    elif isinstance(init, Mapping):
+        merged = dict(init)
+    else:
+        raise TypeError(f"{name}(): the init argument must be a mapping, not {type(init).__name__}")
+    merged.update(kwargs)
+    return merged
+
+
+def _bool_member(init: Mapping[str, Any], key: str) -> bool:
+    return bool(init.get(key, False))
+
+
+class Event:
+    """``Event(type, eventInitDict=None, **init)``: the DOM ``Event``.
+
+    ``eventInitDict`` (or keyword arguments) may hold ``bubbles``,
+    ``cancelable`` and ``composed``; unknown members are ignored, as WebIDL
+    dictionaries ignore them.
+    """
+
+    NONE: ClassVar[int] = 0
+    CAPTURING_PHASE: ClassVar[int] = 1
+    AT_TARGET: ClassVar[int] = 2
+    BUBBLING_PHASE: ClassVar[int] = 3
+
+    __slots__ = (
+        "_bubbles",
+        "_cancelable",
+        "_canceled",
+        "_composed",
+        "_current_target",
+        "_dispatching",
+        "_in_passive_listener",
+        "_phase",
+        "_stop",
+        "_stop_immediate",
+        "_target",
+        "_time_stamp",
+        "_trusted",
+        "_type",
+    )
+
+    def __init__(
+        self,
+        type: str,
+        eventInitDict: Mapping[str, Any] | None = None,
+        /,
+        **init: Any,
+    ) -> None:
+        if not isinstance(type, str):
+            raise TypeError(
+                f"{self.__class__.__name__}(): type must be a str, not {type.__class__.__name__}"
+            )
+        members = _init_dict(self.__class__.__name__, eventInitDict, init)
+        self._setup(
+            type,
+            _bool_member(members, "bubbles"),
+            _bool_member(members, "cancelable"),
+            _bool_member(members, "composed"),
+        )
+        self._init_members(members)
+
+    def _setup(self, type: str, bubbles: bool, cancelable: bool, composed: bool) -> None:
+        self._type = type
+        self._bubbles = bubbles
+        self._cancelable = cancelable
+        self._composed = composed
+        self._target: EventTarget | None = None
+        self._current_target: EventTarget | None = None
+        self._phase = Event.NONE
+        self._time_stamp = _now()
+        self._trusted = False
+        self._canceled = False
+        self._dispatching = False
+        self._stop = False
+        self._stop_immediate = False
+        self._in_passive_listener = False
+
+    def _init_members(self, members: Mapping[str, Any]) -> None:
+        """Subclasses read their own init members here."""
+
+    @property
+    def type(self) -> str:
+        return self._type
+
+    @property
+    def target(self) -> EventTarget | None:
+        return self._target
+
+    @property
+    def srcElement(self) -> EventTarget | None:
+        return self._target
+
+    @property
+    def currentTarget(self) -> EventTarget | None:
+        return self._current_target
+
+    @property
+    def eventPhase(self) -> int:
+        return self._phase
+
+    @property
+    def bubbles(self) -> bool:
+        return self._bubbles
+
+    @property
+    def cancelable(self) -> bool:
+        return self._cancelable
+
+    @property
+    def composed(self) -> bool:
+        return self._composed
+
+    @property
+    def defaultPrevented(self) -> bool:
+        return self._canceled
+
+    @property
+    def isTrusted(self) -> bool:
+        return self._trusted
+
+    @property
+    def timeStamp(self) -> float:
+        """Milliseconds since the time origin (the import of pyws_shim)."""
+        return self._time_stamp
+
+    def composedPath(self) -> list[EventTarget]:
+        return [] if self._current_target is None else [self._current_target]
+
+    def preventDefault(self) -> None:
+        # DOM "set the canceled flag": only for cancelable events, outside passive listeners.
+        if self._cancelable and not self._in_passive_listener:
+            self._canceled = True
+
+    def stopPropagation(self) -> None:
+        self._stop = True
+
+    def stopImmediatePropagation(self) -> None:
+        self._stop = True
+        self._stop_immediate = True
+
+    def __repr__(self) -> str:
+        return f"<{self.__class__.__name__} type={self._type!r}>"
+
+
+class MessageEvent(Event):
+    """``MessageEvent(type, eventInitDict=None, **init)``: ``data``,
+    ``origin``, ``lastEventId``, ``source`` and ``ports``."""
+
+    __slots__ = ("_data", "_last_event_id", "_origin", "_ports", "_source")
+
+    def _init_members(self, members: Mapping[str, Any]) -> None:
+        self._data: Any = members.get("data")
+        self._origin = str(members.get("origin", ""))
+        self._last_event_id = str(members.get("lastEventId", ""))
+        self._source: Any = members.get("source")
+        self._ports: tuple[Any, ...] = tuple(members.get("ports", ()))
+
+    @classmethod
+    def _trusted_message(cls, data: Any, origin: str) -> MessageEvent:
+        """A ``message`` event from the network, built without the
+        constructor's argument handling (it runs once per message)."""
+        event = cls.__new__(cls)
+        event._setup("message", False, False, False)
+        event._trusted = True
+        event._data = data
+        event._origin = origin
+        event._last_event_id = ""
+        event._source = None
+        event._ports = ()
+        return event
+
+    @property
+    def data(self) -> Any:
+        return self._data
+
+    @property
+    def origin(self) -> str:
+        return self._origin
+
+    @property
+    def lastEventId(self) -> str:
+        return self._last_event_id
+
+    @property
+    def source(self) -> Any:
+        return self._source
+
+    @property
+    def ports(self) -> tuple[Any, ...]:
+        return self._ports
+
+    def __repr__(self) -> str:
+        data = repr(self._data)
+        if len(data) > 60:
+            data = data[:57] + "..."
+        return f"<MessageEvent type={self._type!r} data={data}>"
+
+
+class CloseEvent(Event):
+    """``CloseEvent(type, eventInitDict=None, **init)``: ``wasClean``,
+    ``code`` and ``reason``."""
+
+    __slots__ = ("_code", "_reason", "_was_clean")
+
+    def _init_members(self, members: Mapping[str, Any]) -> None:
+        self._was_clean = bool(members.get("wasClean", False))
+        code = members.get("code", 0)
+        if not isinstance(code, int) or isinstance(code, bool) or not 0 <= code <= 0xFFFF:
+            raise TypeError(f"CloseEvent(): code must be an int from 0 to 65535, not {code!r}")
+        self._code: int = code
+        self._reason = str(members.get("reason", ""))
+
+    @property
+    def wasClean(self) -> bool:
+        return self._was_clean
+
+    @property
+    def code(self) -> int:
+        return self._code
+
+    @property
+    def reason(self) -> str:
+        return self._reason
+
+    def __repr__(self) -> str:
+        return (
+            f"<CloseEvent type={self._type!r} code={self._code} "
+            f"reason={self._reason!r} wasClean={self._was_clean}>"
+        )
+
+
+@runtime_checkable
+class EventListener(Protocol):
+    """The DOM's callback interface: an object with ``handleEvent(event)``."""
+
+    def handleEvent(self, event: Any, /) -> Any: ...
+
+
+_Callback = Callable[[Any], Any] | EventListener
+
+
+class _Listener:
+    """One entry of an event listener list (DOM "event listener")."""
+
+    __slots__ = ("callback", "capture", "once", "passive", "removed")
+
+    def __init__(self, callback: Any, capture: bool, once: bool, passive: bool) -> None:
+        self.callback = callback
+        self.capture = capture
+        self.once = once
+        self.passive = passive
+        self.removed = False
+
+
+def _flatten_options(options: object, method: str) -> tuple[bool, bool, bool]:
+    """DOM "flatten more": (capture, once, passive) from a bool or a mapping."""
+    if options is None:
+        return False, False, False
+    if isinstance(options, bool):
+        return options, False, False
+    if isinstance(options, Mapping):
+        return (
+            bool(options.get("capture", False)),
+            bool(options.get("once", False)),
+            bool(options.get("passive", False)),
+        )
+    raise TypeError(
+        f"{method}(): options must be a bool or a mapping, not {type(options).__name__}"
+    )
+
+
+# Strong references to the tasks of coroutine listeners, so that they are not
+# garbage-collected while they run (asyncio keeps only weak references).
+_listener_tasks: set[asyncio.Task[Any]] = set()
+
+
+def _report_exception(event: Event, exc: BaseException) -> None:
+    # DOM "inner invoke", step "report the exception": the listener failed,
+    # the other listeners still run.
+    logger.error(
+        "Uncaught exception in a %r event listener of %r",
+        event.type,
+        event.currentTarget,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+
+
+def _task_done(task: asyncio.Task[Any]) -> None:
+    _listener_tasks.discard(task)
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        logger.error(
+            "Uncaught exception in a coroutine event listener (%s)",
+            task.get_name(),
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
+
+
+def _schedule(coroutine: Any, event: Event) -> None:
+    """A listener returned a coroutine: run it as a task on the running loop."""
+    try:
+        task = asyncio.get_running_loop().create_task(coroutine, name=f"{event.type} listener")
+    except RuntimeError:  # no running loop: the coroutine can never run
+        coroutine.close()
+        logger.error(
+            "A %r event listener returned a coroutine, but no event loop is running; "
+            "it was not run",
+            event.type,
+        )
+        return
+    _listener_tasks.add(task)
+    task.add_done_callback(_task_done)
+
+
+class EventTarget:
+    """The DOM ``EventTarget``: ``addEventListener``, ``removeEventListener``
+    and ``dispatchEvent``.
+
+    Listeners run in the order they were added. Each one is isolated: an
+    exception is logged on the ``"pyws_shim"`` logger and the next listener
+    still runs. A listener that returns a coroutine has it scheduled as a
+    task on the running event loop.
+    """
+
+    def __init__(self) -> None:
+        self._listeners: dict[str, list[_Listener]] = {}
+        # Event handler attributes: type -> (its listener entry, its value).
+        self._handlers: dict[str, _Listener] = {}
+
+    def addEventListener(
+        self,
+        type: str,
+        listener: _Callback | None,
+        options: bool | Mapping[str, Any] | None = None,
+    ) -> None:
+        capture, once, passive = _flatten_options(options, "addEventListener")
+        if not isinstance(type, str):
+            raise TypeError(
+                f"addEventListener(): type must be a str, not {type.__class__.__name__}"
+            )
+        # DOM "add an event listener", step 2: "If listener's callback is null, then return."
+        if listener is None:
+            return
+        _check_listener(listener, "addEventListener")
+        # Step 4: only if the list does not contain one with the same type,
+        # callback and capture.
+        for entry in self._listeners.get(type, ()):
+            if entry.callback == listener and entry.capture == capture:
+                return
+        self._append_entry(type, _Listener(listener, capture, once, passive))
+
+    def _append_entry(self, type: str, entry: _Listener) -> None:
+        # A new list: a dispatch in progress iterates over the old one, so a
+        # listener added during dispatch is not called by it (DOM "inner invoke"
+        # walks a clone of the list).
+        self._listeners[type] = [*self._listeners.get(type, ()), entry]
+
+    def removeEventListener(
+        self,
+        type: str,
+        listener: _Callback | None,
+        options: bool | Mapping[str, Any] | None = None,
+    ) -> None:
+        capture = _flatten_options(options, "removeEventListener")[0]
+        entries = self._listeners.get(type)
+        if not entries or listener is None:
+            return
+        for entry in entries:
+            if entry.callback == listener and entry.capture == capture:
+                self._remove_entry(type, entry)
+                return
+
+    def _remove_entry(self, type: str, entry: _Listener) -> None:
+        # DOM "remove an event listener": set its removed flag (so that a
+        # dispatch in progress skips it) and take it out of the list.
+        entry.removed = True
+        entries = self._listeners.get(type)
+        if entries is not None:
+            # A new list: a dispatch in progress iterates over the old one.
+            self._listeners[type] = [e for e in entries if e is not entry]
+
+    def dispatchEvent(self, event: Event) -> bool:
+        """Dispatch ``event`` to this target's listeners now; return
+        ``False`` if a listener canceled it, else ``True``."""
+        if not isinstance(event, Event):
+            raise TypeError(f"dispatchEvent(): event must be an Event, not {type(event).__name__}")
+        # DOM dispatchEvent() step 1: "If event's dispatch flag is set, or if
+        # its initialized flag is not set, then throw an InvalidStateError."
+        if event._dispatching:
+            raise DOMException("The event is already being dispatched.", "InvalidStateError")
+        event._trusted = False
+        return self._dispatch(event)
+
+    def _dispatch(self, event: Event) -> bool:
+        """DOM "dispatch" for a target with no parent: the AT_TARGET phase."""
+        event._dispatching = True
+        event._target = self
+        event._current_target = self
+        event._phase = Event.AT_TARGET
+        try:
+            entries = self._listeners.get(event._type)
+            if entries:
+                # "inner invoke" walks a clone of the list, skipping removed entries.
+                for entry in entries:
+                    if entry.removed:
+                        continue
+                    if entry.once:
+                        self._remove_entry(event._type, entry)
+                    if entry.passive:
+                        event._in_passive_listener = True
+                    try:
+                        callback = entry.callback
+                        result = (
+                            callback(event) if callable(callback) else callback.handleEvent(event)
+                        )
+                        if inspect.iscoroutine(result):
+                            _schedule(result, event)
+                    except Exception as exc:
+                        _report_exception(event, exc)
+                    finally:
+                        event._in_passive_listener = False
+                    if event._stop_immediate:
+                        break
+        finally:
+            event._phase = Event.NONE
+            event._current_target = None
+            event._dispatching = False
+            event._stop = False
+            event._stop_immediate = False
+        return not event._canceled
+
+    def _fire(self, event: Event) -> None:
+        """Fire an event that the user agent made (``isTrusted`` is true)."""
+        event._trusted = True
+        self._dispatch(event)
+
+
+def _check_listener(listener: object, method: str) -> None:
+    if not callable(listener) and not isinstance(listener, EventListener):
+        raise TypeError(
+            f"{method}(): listener must be callable or have a handleEvent method, "
+            f"not {type(listener).__name__}"
+        )
+
+
+_T = TypeVar("_T", bound=EventTarget)
+
+
+class EventHandler(Generic[_T]):
+    """An event handler attribute (``onopen``, ``onmessage`` ...).
+
+    HTML "event handlers": the first time one is set to a callable, a
+    listener is appended to the list; setting another callable keeps that
+    listener's place; setting ``None`` removes it (setting a callable again
+    later appends a new one, at the end).
+    """
+
+    def __init__(self, type: str) -> None:
+        self.type = type
+        self.name = "on" + type
+
+    def __set_name__(self, owner: type[_T], name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type[_T]) -> EventHandler[_T]: ...
+    @overload
+    def __get__(self, instance: _T, owner: type[_T]) -> Callable[[Any], Any] | None: ...
+    def __get__(
+        self, instance: _T | None, owner: type[_T]
+    ) -> EventHandler[_T] | Callable[[Any], Any] | None:
+        if instance is None:
+            return self
+        entry = instance._handlers.get(self.type)
+        return None if entry is None else entry.callback.value
+
+    def __set__(self, instance: _T, value: Callable[[Any], Any] | None) -> None:
+        entry = instance._handlers.get(self.type)
+        if value is None:
+            if entry is not None:
+                del instance._handlers[self.type]
+                instance._remove_entry(self.type, entry)
+            return
+        if not callable(value):
+            raise TypeError(f"{self.name} must be callable or None, not {type(value).__name__}")
+        if entry is not None:
+            entry.callback.value = value
+            return
+        entry = _Listener(_HandlerCallback(value), False, False, False)
+        instance._handlers[self.type] = entry
+        instance._append_entry(self.type, entry)
+
+
+class _HandlerCallback:
+    """The listener callback of an event handler attribute: it calls
+    whatever the attribute holds when the event arrives."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Callable[[Any], Any]) -> None:
+        self.value = value
+
+    def __call__(self, event: Any) -> Any:
+        return self.value(event)

@@ -1,0 +1,211 @@
+"""Every argument rule of the WebSocket interface, in one place.
+
+Both backends call these functions before any I/O, so a bad argument fails
+with the same exception in CPython and under Pyodide. Each function names the
+steps of the WHATWG WebSockets Standard (https://websockets.spec.whatwg.org/)
+that it implements; the rules that the standard leaves to WebIDL (argument
+types) follow what a Python user expects: a ``TypeError`` naming the
+argument, where JavaScript would silently stringify.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Protocol
+
+from .blob import Blob
+from .exceptions import DOMException
+from .webidl import usv_string
+
+__all__ = [
+    "MAX_REASON_BYTES",
+    "URLParser",
+    "close_arguments",
+    "origin_of",
+    "parse_url_with_ada",
+    "send_payload",
+    "subprotocols",
+    "websocket_url",
+]
+
+MAX_REASON_BYTES = 123
+
+
+class URLParser(Protocol):
+    """A WHATWG URL parser: returns the serialized URL record, or raises
+    ``ValueError`` where the URL parser returns failure.
+
+    CPython uses :func:`parse_url_with_ada`. A backend whose runtime parser
+    is lenient (RUNTIMES.md: Chromium's ``URL`` accepts a space in a host)
+    must reject what the standard rejects before returning.
+    """
+
+    def __call__(self, url: str, base: str | None, /) -> str: ...
+
+
+def parse_url_with_ada(url: str, base: str | None, /) -> str:
+    """The WHATWG URL parser of ada (https://github.com/ada-url/ada)."""
+    import ada_url  # imported here: it is a compiled module, absent under Pyodide
+
+    return str(ada_url.URL(url, base).href)
+
+
+def websocket_url(url: object, *, base: str | None, parser: URLParser) -> str:
+    """The ``new WebSocket(url, protocols)`` constructor, steps 1 to 6:
+    parse ``url`` and return the serialized URL the socket connects to.
+
+    Raises ``TypeError`` when ``url`` is not a ``str`` and ``SyntaxError``
+    (a :class:`DOMException`) where the standard throws one.
+    """
+    if not isinstance(url, str):
+        raise TypeError(f"WebSocket(): url must be a str, not {type(url).__name__}")
+    # Step 2: "Let urlRecord be the result of applying the URL parser to url
+    # with baseURL." The URL parser takes a scalar value string.
+    try:
+        href = parser(usv_string(url), base)
+    except ValueError:
+        # Step 3: "If urlRecord is failure, then throw a SyntaxError."
+        raise DOMException(f"The URL {url!r} is invalid.", "SyntaxError") from None
+    scheme, sep, rest = href.partition(":")
+    # Step 4: "If urlRecord's scheme is "http", then set urlRecord's scheme to "ws"."
+    # Step 5: "Otherwise, if urlRecord's scheme is "https", set urlRecord's
+    # scheme to "wss"." (Same default ports, so only the scheme changes.)
+    if scheme == "http":
+        scheme = "ws"
+    elif scheme == "https":
+        scheme = "wss"
+    # Step 6: "If urlRecord's scheme is not "ws" or "wss", then throw a SyntaxError."
+    if scheme not in ("ws", "wss"):
+        raise DOMException(
+            f"The URL's scheme must be 'ws', 'wss', 'http' or 'https'; {scheme!r} is not allowed.",
+            "SyntaxError",
+        )
+    href = scheme + sep + rest
+    # Step 7: "If urlRecord's fragment is non-null, then throw a SyntaxError."
+    # A serialized URL holds "#" only as the start of its fragment (the URL
+    # serializer percent-encodes it everywhere else), even an empty one.
+    if "#" in href:
+        raise DOMException(
+            f"The URL contains a fragment identifier ('{href[href.index('#') :]}'). "
+            "Fragment identifiers are not allowed in WebSocket URLs.",
+            "SyntaxError",
+        )
+    return href
+
+
+def origin_of(url: str) -> str:
+    """The serialization of the origin of a serialized ``ws:``/``wss:`` URL:
+    ``scheme "://" host [":" port]``, the ``origin`` of its MessageEvents.
+
+    The URL serializer writes ``scheme "://" [userinfo "@"] host [":" port]``
+    followed by a path that starts with "/" (always present for special
+    schemes); userinfo percent-encodes "@" and "/", so both splits are exact.
+    """
+    scheme, _, rest = url.partition("://")
+    authority = rest.split("/", 1)[0]
+    return f"{scheme}://{authority.rpartition('@')[2]}"
+
+
+# RFC 7230 section 3.2.6: token = 1*tchar
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def subprotocols(protocols: object) -> list[str]:
+    """The constructor's step 8 and 9: ``protocols`` as a list.
+
+    Step 8: "If protocols is a string, set protocols to a sequence consisting
+    of just that string." Step 9: "If any of the values in protocols occur
+    more than once or otherwise fail to match the requirements for elements
+    that comprise the value of `Sec-WebSocket-Protocol` fields as defined by
+    The WebSocket Protocol, then throw a SyntaxError." Those elements are
+    RFC 7230 tokens; repeats are compared case-insensitively, as
+    web-platform-tests do.
+    """
+    if isinstance(protocols, str):
+        items: list[object] = [protocols]
+    elif isinstance(protocols, Iterable) and not isinstance(
+        protocols, (bytes, bytearray, memoryview)
+    ):
+        items = list(protocols)
+    else:
+        raise TypeError(
+            "WebSocket(): protocols must be a str or a sequence of str, "
+            f"not {type(protocols).__name__}"
+        )
+    result: list[str] = []
+    seen: set[str] = set()
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"WebSocket(): each protocol must be a str, not {type(item).__name__}")
+        if _TOKEN.fullmatch(item) is None:
+            raise DOMException(
+                f"The subprotocol {item!r} is invalid: it must be an HTTP token.",
+                "SyntaxError",
+            )
+        folded = item.lower()
+        if folded in seen:
+            raise DOMException(f"The subprotocol {item!r} is duplicated.", "SyntaxError")
+        seen.add(folded)
+        result.append(item)
+    return result
+
+
+def send_payload(data: object) -> str | bytes | Blob:
+    """The argument of ``send(data)``, as the message it sends.
+
+    ``str`` is a USVString: a text message whose lone surrogates became
+    U+FFFD. ``bytes``, ``bytearray`` and ``memoryview`` (the BufferSource of
+    Python) are copied into ``bytes``, as the standard sends "the data" as
+    it is at the call. A :class:`Blob` is sent as it is. Anything else is a
+    ``TypeError``: JavaScript would stringify it, which is never what a
+    Python caller meant.
+    """
+    if isinstance(data, str):
+        return usv_string(data)
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, (bytearray, memoryview)):
+        try:
+            return bytes(data)
+        except ValueError as exc:  # a released memoryview
+            raise TypeError(f"send(): data cannot be read: {exc}") from None
+    if isinstance(data, Blob):
+        return data
+    raise TypeError(
+        f"send(): data must be str, bytes, bytearray, memoryview or Blob, not {type(data).__name__}"
+    )
+
+
+def close_arguments(code: object = None, reason: object = None) -> tuple[int | None, str]:
+    """The ``close(code, reason)`` method, steps 1 and 2: return the close
+    code (``None`` for a close frame without a body) and the reason.
+
+    Step 1: "If code is present, but is neither an integer equal to 1000 nor
+    an integer in the range 3000 to 4999, inclusive, throw an
+    InvalidAccessError." Step 2: "If reason is present, then: let reasonBytes
+    be the result of encoding reason; if reasonBytes is longer than 123
+    bytes, then throw a SyntaxError." The code is checked before the reason.
+    The close algorithm sends 1000 when a reason comes without a code.
+    """
+    if code is not None:
+        if not isinstance(code, int) or isinstance(code, bool):
+            raise TypeError(f"close(): code must be an int, not {type(code).__name__}")
+        if code != 1000 and not 3000 <= code <= 4999:
+            raise DOMException(
+                f"The close code must be either 1000, or between 3000 and 4999. {code} is neither.",
+                "InvalidAccessError",
+            )
+    if reason is None:
+        return code, ""
+    if not isinstance(reason, str):
+        raise TypeError(f"close(): reason must be a str, not {type(reason).__name__}")
+    reason = usv_string(reason)
+    size = len(reason.encode("utf-8"))
+    if size > MAX_REASON_BYTES:
+        raise DOMException(
+            f"The close reason must not be greater than {MAX_REASON_BYTES} UTF-8 bytes; "
+            f"it is {size}.",
+            "SyntaxError",
+        )
+    return (1000 if code is None else code), reason
