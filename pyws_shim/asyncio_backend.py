@@ -150,6 +150,7 @@ class AsyncioConnection(asyncio.Protocol):
 
     def start(self) -> None:
         self._connect_task = self._loop.create_task(self._open_tcp())
+        self._connect_task.add_done_callback(self._tcp_attempt_ended)
         if self._options.open_timeout is not None:
             self._open_timer = self._loop.call_later(
                 self._options.open_timeout, self._open_timed_out
@@ -165,16 +166,17 @@ class AsyncioConnection(asyncio.Protocol):
                 )
             else:
                 await self._loop.create_connection(lambda: self, uri.host, uri.port)
-        except asyncio.CancelledError:
-            # fail() or the open timeout cancelled the attempt, or the loop is
-            # shutting down; either way the connection is over.
-            self._failed = True
-            self._report_closed()
         except Exception as exc:  # OSError, ssl.SSLError, ...
             self._fail_with(exc)
             self._report_closed()
-        finally:
-            self._connect_task = None
+
+    def _tcp_attempt_ended(self, task: asyncio.Task[None]) -> None:
+        self._connect_task = None
+        if task.cancelled():
+            # fail() or the open timeout cancelled the attempt (possibly before
+            # it started), or the loop is shutting down: the connection is over.
+            self._fail_with(None)
+            self._report_closed()
 
     def _open_timed_out(self) -> None:
         self._open_timer = None

@@ -1,0 +1,117 @@
+"""Test bodies written once, run in every runtime.
+
+Each scenario is ``async def name(servers: Servers) -> None``: it uses only
+pyws_shim's public API, the standard library and the URLs in ``servers``,
+and asserts with plain ``assert``. ``tests/test_scenarios.py`` runs every
+one of them in CPython; the Pyodide runs (Node.js, Chromium) import this
+same package inside Pyodide and run the same functions.
+
+A scenario that cannot run in some runtime says so with ``skip={runtime:
+reason}``; the runner skips it there with that reason.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+__all__ = [
+    "RUNTIMES",
+    "SCENARIOS",
+    "Scenario",
+    "Servers",
+    "current_runtime",
+    "load_all",
+    "scenario",
+]
+
+# The runtimes the suite runs in.
+RUNTIMES = ("cpython", "node", "chromium")
+
+# The modules of this package that hold scenarios, in the order they run.
+MODULES = (
+    "constructor",
+    "attributes",
+    "events",
+    "blob",
+    "messages",
+    "closing",
+    "failures",
+    "buffered_amount",
+    "pythonic",
+    "cpython_options",
+)
+
+
+@dataclass(frozen=True)
+class Servers:
+    """Where the loopback test servers listen (``tests/servers.py``)."""
+
+    ws: str
+    """``ws://127.0.0.1:PORT``: the route server (see ``url()``)."""
+    wss: str
+    """``wss://localhost:PORT``: the same routes over TLS, with a certificate
+    from a test CA that only CPython can be told to trust."""
+    ca_file: str
+    """The test CA's certificate (PEM), on the host's file system."""
+    refused: str
+    """``ws://127.0.0.1:PORT/`` where nothing listens."""
+
+    def url(self, route: str, /, **query: object) -> str:
+        """The URL of ``route`` on the route server, with ``query``."""
+        return self.ws + route + (("?" + urlencode(query)) if query else "")
+
+    def secure_url(self, route: str, /, **query: object) -> str:
+        return self.wss + route + (("?" + urlencode(query)) if query else "")
+
+
+ScenarioFunction = Callable[[Servers], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    module: str
+    function: ScenarioFunction
+    skip: Mapping[str, str] = field(default_factory=dict)
+
+
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(
+    function: ScenarioFunction | None = None, *, skip: Mapping[str, str] | None = None
+) -> Callable[[ScenarioFunction], ScenarioFunction] | ScenarioFunction:
+    """Register a scenario: ``@scenario`` or ``@scenario(skip={"chromium": "why"})``."""
+
+    def register(function: ScenarioFunction) -> ScenarioFunction:
+        module = function.__module__.rpartition(".")[2]
+        name = f"{module}.{function.__name__}"
+        if name in SCENARIOS:
+            raise ValueError(f"scenario {name} is registered twice")
+        for runtime in skip or {}:
+            if runtime not in RUNTIMES:
+                raise ValueError(f"scenario {name}: unknown runtime {runtime!r}")
+        SCENARIOS[name] = Scenario(name, module, function, dict(skip or {}))
+        return function
+
+    return register if function is None else register(function)
+
+
+def load_all() -> dict[str, Scenario]:
+    """Import every scenario module; return the registry."""
+    for module in MODULES:
+        importlib.import_module(f"{__name__}.{module}")
+    return SCENARIOS
+
+
+def current_runtime() -> str:
+    """``"cpython"``, or under Pyodide ``"node"`` or ``"chromium"``."""
+    if sys.platform != "emscripten":
+        return "cpython"
+    import js  # type: ignore[import-not-found]
+
+    return "node" if hasattr(js, "process") else "chromium"

@@ -1,0 +1,80 @@
+"""Small helpers for scenarios (public API and standard library only)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from pyws_shim import Event, WebSocket
+
+from . import Servers
+
+__all__ = ["EventLog", "eventually", "new_id", "raises", "report"]
+
+
+class EventLog:
+    """Records the events of a socket, with its readyState at each one."""
+
+    def __init__(self, ws: WebSocket, types: tuple[str, ...] = ("open", "message", "error", "close")) -> None:
+        self.ws = ws
+        self.events: list[Event] = []
+        self.states: list[int] = []
+        self.in_call = False
+        self.dispatched_in_call: list[str] = []
+        for type_ in types:
+            ws.addEventListener(type_, self._record)
+
+    def _record(self, event: Event) -> None:
+        if self.in_call:
+            self.dispatched_in_call.append(event.type)
+        self.events.append(event)
+        self.states.append(self.ws.readyState)
+
+    @property
+    def types(self) -> list[str]:
+        return [event.type for event in self.events]
+
+    def call(self, function: Callable[[], Any]) -> Any:
+        """Call ``function``, noting any event dispatched inside the call."""
+        self.in_call = True
+        try:
+            return function()
+        finally:
+            self.in_call = False
+
+
+def raises(expected: type[BaseException], function: Callable[[], Any], name: str | None = None) -> BaseException:
+    """Call ``function``; assert it raises ``expected`` (with ``.name`` ``name``)."""
+    try:
+        function()
+    except expected as exc:
+        if name is not None:
+            assert getattr(exc, "name", None) == name, f"expected {name}, got {exc!r}"
+        return exc
+    raise AssertionError(f"{function} did not raise {expected.__name__}")
+
+
+async def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait, turn by turn of the loop, until ``predicate()`` is true."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "timed out waiting for a condition"
+        await asyncio.sleep(0.005)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+async def report(servers: Servers, record_id: str) -> dict[str, Any]:
+    """What the server's ``/record?id=`` route received, once it ended."""
+    async with WebSocket(servers.url("/report", id=record_id)) as ws:
+        async for data in ws:
+            assert isinstance(data, str)
+            result: dict[str, Any] = json.loads(data)
+            return result
+    raise AssertionError("the report route sent nothing")
