@@ -28,7 +28,7 @@ from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFact
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.protocol import State
-from websockets.typing import Subprotocol
+from websockets.typing import Origin, Subprotocol
 from websockets.uri import WebSocketURI
 from websockets.version import version as websockets_version
 
@@ -113,7 +113,7 @@ class AsyncioConnection(asyncio.Protocol):
         self._uri = _websocket_uri(url)
         self._protocol = ClientProtocol(
             self._uri,
-            origin=None if options.origin is None else options.origin,  # type: ignore[arg-type]
+            origin=None if options.origin is None else Origin(options.origin),
             extensions=(
                 # What browsers offer: "permessage-deflate; client_max_window_bits".
                 [ClientPerMessageDeflateFactory(compress_settings={"memLevel": 5})]

@@ -22,8 +22,10 @@ __all__ = [
     "MAX_REASON_BYTES",
     "URLParser",
     "close_arguments",
+    "constructor_arguments",
     "origin_of",
     "parse_url_with_ada",
+    "protocol_list",
     "send_payload",
     "subprotocols",
     "websocket_url",
@@ -58,8 +60,7 @@ def websocket_url(url: object, *, base: str | None, parser: URLParser) -> str:
     Raises ``TypeError`` when ``url`` is not a ``str`` and ``SyntaxError``
     (a :class:`DOMException`) where the standard throws one.
     """
-    if not isinstance(url, str):
-        raise TypeError(f"WebSocket(): url must be a str, not {type(url).__name__}")
+    url = _url_argument(url)
     # Step 2: "Let urlRecord be the result of applying the URL parser to url
     # with baseURL." The URL parser takes a scalar value string.
     try:
@@ -94,6 +95,12 @@ def websocket_url(url: object, *, base: str | None, parser: URLParser) -> str:
     return href
 
 
+def _url_argument(url: object) -> str:
+    if not isinstance(url, str):
+        raise TypeError(f"WebSocket(): url must be a str, not {type(url).__name__}")
+    return url
+
+
 def origin_of(url: str) -> str:
     """The serialization of the origin of a serialized ``ws:``/``wss:`` URL:
     ``scheme "://" host [":" port]``, the ``origin`` of its MessageEvents.
@@ -111,33 +118,42 @@ def origin_of(url: str) -> str:
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
-def subprotocols(protocols: object) -> list[str]:
-    """The constructor's step 8 and 9: ``protocols`` as a list.
-
-    Step 8: "If protocols is a string, set protocols to a sequence consisting
-    of just that string." Step 9: "If any of the values in protocols occur
-    more than once or otherwise fail to match the requirements for elements
-    that comprise the value of `Sec-WebSocket-Protocol` fields as defined by
-    The WebSocket Protocol, then throw a SyntaxError." Those elements are
-    RFC 7230 tokens; repeats are compared case-insensitively, as
-    web-platform-tests do.
+def protocol_list(protocols: object) -> list[str]:
+    """The WebIDL conversion of ``protocols`` (``DOMString or
+    sequence<DOMString>``) and step 8: "If protocols is a string, set
+    protocols to a sequence consisting of just that string." A value of
+    another type is a ``TypeError``, where JavaScript would stringify it.
     """
     if isinstance(protocols, str):
-        items: list[object] = [protocols]
-    elif isinstance(protocols, Iterable) and not isinstance(
+        return [protocols]
+    if isinstance(protocols, Iterable) and not isinstance(
         protocols, (bytes, bytearray, memoryview)
     ):
         items = list(protocols)
-    else:
-        raise TypeError(
-            "WebSocket(): protocols must be a str or a sequence of str, "
-            f"not {type(protocols).__name__}"
-        )
-    result: list[str] = []
+        for item in items:
+            if not isinstance(item, str):
+                raise TypeError(
+                    f"WebSocket(): each protocol must be a str, not {type(item).__name__}"
+                )
+        return items
+    raise TypeError(
+        f"WebSocket(): protocols must be a str or a sequence of str, not {type(protocols).__name__}"
+    )
+
+
+def subprotocols(protocols: object) -> list[str]:
+    """The constructor's steps 8 and 9: ``protocols`` as a list.
+
+    Step 9: "If any of the values in protocols occur more than once or
+    otherwise fail to match the requirements for elements that comprise the
+    value of `Sec-WebSocket-Protocol` fields as defined by The WebSocket
+    Protocol, then throw a SyntaxError." Those elements are RFC 7230
+    tokens; repeats are compared case-insensitively, as web-platform-tests
+    do.
+    """
+    items = protocol_list(protocols)
     seen: set[str] = set()
     for item in items:
-        if not isinstance(item, str):
-            raise TypeError(f"WebSocket(): each protocol must be a str, not {type(item).__name__}")
         if _TOKEN.fullmatch(item) is None:
             raise DOMException(
                 f"The subprotocol {item!r} is invalid: it must be an HTTP token.",
@@ -147,8 +163,18 @@ def subprotocols(protocols: object) -> list[str]:
         if folded in seen:
             raise DOMException(f"The subprotocol {item!r} is duplicated.", "SyntaxError")
         seen.add(folded)
-        result.append(item)
-    return result
+    return items
+
+
+def constructor_arguments(
+    url: object, protocols: object, *, base: str | None, parser: URLParser
+) -> tuple[str, list[str]]:
+    """``new WebSocket(url, protocols)``: WebIDL converts both arguments
+    (a ``TypeError`` for a wrong type) before the constructor's steps run;
+    then steps 1 to 7 check the URL and steps 8 and 9 the protocols."""
+    _url_argument(url)
+    items = protocol_list(protocols)  # once: protocols may be an iterator
+    return websocket_url(url, base=base, parser=parser), subprotocols(items)
 
 
 def send_payload(data: object) -> str | bytes | Blob:
@@ -185,21 +211,22 @@ def close_arguments(code: object = None, reason: object = None) -> tuple[int | N
     an integer in the range 3000 to 4999, inclusive, throw an
     InvalidAccessError." Step 2: "If reason is present, then: let reasonBytes
     be the result of encoding reason; if reasonBytes is longer than 123
-    bytes, then throw a SyntaxError." The code is checked before the reason.
-    The close algorithm sends 1000 when a reason comes without a code.
+    bytes, then throw a SyntaxError." WebIDL converts both arguments first
+    (a ``TypeError`` for a wrong type); then the code is checked before the
+    reason. The close algorithm sends 1000 when a reason comes without a code.
     """
-    if code is not None:
-        if not isinstance(code, int) or isinstance(code, bool):
-            raise TypeError(f"close(): code must be an int, not {type(code).__name__}")
-        if code != 1000 and not 3000 <= code <= 4999:
-            raise DOMException(
-                f"The close code must be either 1000, or between 3000 and 4999. {code} is neither.",
-                "InvalidAccessError",
-            )
+    # WebIDL converts both arguments before the steps run.
+    if code is not None and (not isinstance(code, int) or isinstance(code, bool)):
+        raise TypeError(f"close(): code must be an int, not {type(code).__name__}")
+    if reason is not None and not isinstance(reason, str):
+        raise TypeError(f"close(): reason must be a str, not {type(reason).__name__}")
+    if code is not None and code != 1000 and not 3000 <= code <= 4999:
+        raise DOMException(
+            f"The close code must be either 1000, or between 3000 and 4999. {code} is neither.",
+            "InvalidAccessError",
+        )
     if reason is None:
         return code, ""
-    if not isinstance(reason, str):
-        raise TypeError(f"close(): reason must be a str, not {type(reason).__name__}")
     reason = usv_string(reason)
     size = len(reason.encode("utf-8"))
     if size > MAX_REASON_BYTES:

@@ -65,10 +65,9 @@ class WebSocket(EventTarget):
         super().__init__()
         runtime = load_backend(backend)
         # Constructor steps 1 to 9: every argument is checked before any I/O.
-        self._url: str = validation.websocket_url(
-            url, base=runtime.base_url(), parser=runtime.parse_url
+        self._url, protocol_list = validation.constructor_arguments(
+            url, protocols, base=runtime.base_url(), parser=runtime.parse_url
         )
-        protocol_list = validation.subprotocols(protocols)
         options = ConnectOptions.from_arguments(
             ssl=ssl,
             origin=origin,

@@ -12,8 +12,8 @@ import pytest
 # the way the Pyodide runs import them too.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from scenarios import Servers  # noqa: E402
-from servers import LoopbackServers  # noqa: E402
+from scenarios import Servers
+from servers import LoopbackServers
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,7 @@ A client's subprotocol offer is answered with its first protocol.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import http
 import json
@@ -51,12 +52,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import trustme
+from scenarios import Servers
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
-
-from scenarios import Servers
 
 __all__ = ["LoopbackServers"]
 
@@ -96,6 +96,7 @@ class LoopbackServers:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._records: dict[str, _Record] = {}
         self._servers: list[Server] = []
+        self._stopping = asyncio.Event()
         self._tmp = tempfile.TemporaryDirectory(prefix="pyws_shim-ca-")
         self.servers: Servers | None = None
 
@@ -138,6 +139,7 @@ class LoopbackServers:
         )
 
     async def _stop(self) -> None:
+        self._stopping.set()
         for server in self._servers:
             server.close(close_connections=False)
             for connection in list(server.connections):
@@ -265,7 +267,9 @@ class LoopbackServers:
 
     async def _route_silent(self, connection: ServerConnection, query: dict[str, str]) -> None:
         connection.transport.pause_reading()  # the close frame is never read
-        await asyncio.sleep(HOLD_SECONDS)
+        # Not reading, it cannot see the client go: hold until the servers stop.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), HOLD_SECONDS)
         connection.transport.abort()
 
     async def _route_slow_handshake(

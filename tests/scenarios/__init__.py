@@ -16,6 +16,7 @@ import importlib
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import overload
 from urllib.parse import urlencode
 
 __all__ = [
@@ -82,8 +83,14 @@ class Scenario:
 SCENARIOS: dict[str, Scenario] = {}
 
 
+@overload
+def scenario(function: ScenarioFunction, /) -> ScenarioFunction: ...
+@overload
 def scenario(
-    function: ScenarioFunction | None = None, *, skip: Mapping[str, str] | None = None
+    *, skip: Mapping[str, str] | None = None
+) -> Callable[[ScenarioFunction], ScenarioFunction]: ...
+def scenario(
+    function: ScenarioFunction | None = None, /, *, skip: Mapping[str, str] | None = None
 ) -> Callable[[ScenarioFunction], ScenarioFunction] | ScenarioFunction:
     """Register a scenario: ``@scenario`` or ``@scenario(skip={"chromium": "why"})``."""
 

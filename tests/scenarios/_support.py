@@ -18,7 +18,9 @@ __all__ = ["EventLog", "eventually", "new_id", "raises", "report"]
 class EventLog:
     """Records the events of a socket, with its readyState at each one."""
 
-    def __init__(self, ws: WebSocket, types: tuple[str, ...] = ("open", "message", "error", "close")) -> None:
+    def __init__(
+        self, ws: WebSocket, types: tuple[str, ...] = ("open", "message", "error", "close")
+    ) -> None:
         self.ws = ws
         self.events: list[Event] = []
         self.states: list[int] = []
@@ -46,7 +48,9 @@ class EventLog:
             self.in_call = False
 
 
-def raises(expected: type[BaseException], function: Callable[[], Any], name: str | None = None) -> BaseException:
+def raises(
+    expected: type[BaseException], function: Callable[[], Any], name: str | None = None
+) -> BaseException:
     """Call ``function``; assert it raises ``expected`` (with ``.name`` ``name``)."""
     try:
         function()
@@ -57,10 +61,10 @@ def raises(expected: type[BaseException], function: Callable[[], Any], name: str
     raise AssertionError(f"{function} did not raise {expected.__name__}")
 
 
-async def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+async def eventually(predicate: Callable[[], bool], within: float = 5.0) -> None:
     """Wait, turn by turn of the loop, until ``predicate()`` is true."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while not predicate():
         assert loop.time() < deadline, "timed out waiting for a condition"
         await asyncio.sleep(0.005)

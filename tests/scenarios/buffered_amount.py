@@ -42,7 +42,7 @@ async def buffered_amount_drains_after_large_sends(servers: Servers) -> None:
     for _ in range(8):
         ws.send(chunk)
     assert ws.bufferedAmount == 8 * 2**20
-    await eventually(lambda: ws.bufferedAmount == 0, timeout=20)
+    await eventually(lambda: ws.bufferedAmount == 0, within=20)
     ws.close()
     await ws.wait_closed()
 

@@ -19,9 +19,12 @@ async def close_with_code_and_reason_is_clean(servers: Servers) -> None:
     event = await ws.wait_closed()
     assert isinstance(event, CloseEvent)
     assert (event.code, event.reason, event.wasClean) == (4321, "done ✓", True)
-    assert log.types == ["close"] and log.states == [WebSocket.CLOSED]
+    assert log.types == ["close"]
+    assert log.states == [WebSocket.CLOSED]
     assert log.dispatched_in_call == []
-    assert event.isTrusted and event.bubbles is False and event.cancelable is False
+    assert event.isTrusted
+    assert event.bubbles is False
+    assert event.cancelable is False
 
 
 @scenario

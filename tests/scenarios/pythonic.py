@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from pyws_shim import Blob, CloseEvent, ConnectionClosed, MessageEvent, WebSocket
 
@@ -88,7 +89,8 @@ async def async_for_follows_binary_type(servers: Servers) -> None:
     async with WebSocket(servers.url("/echo")) as ws:
         ws.send(b"one")
         first = await anext(ws)
-        assert isinstance(first, Blob) and await first.bytes() == b"one"
+        assert isinstance(first, Blob)
+        assert await first.bytes() == b"one"
         ws.binaryType = "arraybuffer"
         ws.send(b"two")
         assert await anext(ws) == b"two"
@@ -142,10 +144,8 @@ async def cancelled_while_connecting_closes_the_socket(servers: Servers) -> None
     task = asyncio.ensure_future(enter())
     await asyncio.sleep(0.1)
     task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await task
-    except asyncio.CancelledError:
-        pass
     assert ws.readyState in (WebSocket.CLOSING, WebSocket.CLOSED)
     event = await ws.wait_closed()
     assert (event.code, event.wasClean) == (1006, False)
