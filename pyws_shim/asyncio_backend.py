@@ -364,15 +364,20 @@ class AsyncioConnection(asyncio.Protocol):
     def buffered_amount(self) -> int:
         return self._buffered
 
-    def send(self, data: str | bytes | Blob) -> bool:
+    def binary_type_changed(self, binary_type: str) -> None:
+        pass  # the shared WebSocket converts each message as it dispatches it
+
+    def send(self, data: str | bytes | memoryview | Blob) -> bool:
         protocol = self._protocol
         if protocol.state is not State.OPEN:
             return False  # the server started the closing handshake
+        payload: bytes | memoryview
         if isinstance(data, str):
             payload = data.encode("utf-8")
             protocol.send_text(payload)
         else:
-            payload = data if isinstance(data, bytes) else data._bytes()
+            # A memoryview is framed (copied) here, before send() returns.
+            payload = data._bytes() if isinstance(data, Blob) else data
             protocol.send_binary(payload)
         size = len(payload)
         self._buffered += size

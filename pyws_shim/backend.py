@@ -58,10 +58,14 @@ class Connection(Protocol):
         """Bytes of application data queued by :meth:`send` and not yet
         handed to the network, as of the last turn of the event loop."""
 
-    def send(self, data: str | bytes | Blob) -> bool:
+    def send(self, data: str | bytes | memoryview | Blob) -> bool:
         """Send one message; return ``False``, sending nothing, when the
         closing handshake has already started (the server's close frame may
-        be processed before the ``WebSocket`` hears of it)."""
+        be processed before the ``WebSocket`` hears of it). A ``memoryview``
+        is the caller's buffer: read it before returning."""
+
+    def binary_type_changed(self, binary_type: str) -> None:
+        """``binaryType`` is now ``binary_type``, for the next messages."""
 
     def start_closing_handshake(self, code: int | None, reason: str) -> None:
         """Send a close frame (no body when ``code`` is ``None``) after every

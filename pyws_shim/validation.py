@@ -21,6 +21,7 @@ from .webidl import usv_string
 __all__ = [
     "MAX_REASON_BYTES",
     "URLParser",
+    "check_special_host",
     "close_arguments",
     "constructor_arguments",
     "origin_of",
@@ -51,6 +52,35 @@ def parse_url_with_ada(url: str, base: str | None, /) -> str:
     import ada_url  # imported here: it is a compiled module, absent under Pyodide
 
     return str(ada_url.URL(url, base).href)
+
+
+# URL Standard: "A forbidden domain code point is a forbidden host code point,
+# a C0 control, U+0025 (%), or U+007F DELETE." A forbidden host code point is
+# U+0000, TAB, LF, CR, space, #, /, :, <, >, ?, @, [, \\, ], ^ or |.
+_FORBIDDEN_DOMAIN_CODE_POINTS = frozenset(
+    [chr(c) for c in range(0x20)] + list(" #%/:<>?@[\\]^|\x7f")
+)
+
+
+def check_special_host(href: str) -> str:
+    """Reject a serialized ``ws:``/``wss:``/``http:``/``https:`` URL whose
+    domain holds a forbidden domain code point; return ``href``.
+
+    The URL Standard's host parser fails on them ("domain to ASCII", then
+    "If asciiDomain contains a forbidden domain code point, domain-invalid-
+    code-point validation error, return failure"), but some runtimes' URL
+    classes percent-encode instead (RUNTIMES.md: Chromium turns
+    ``ws://foo bar.com/`` into ``ws://foo%20bar.com/``). A :class:`URLParser`
+    built on such a class calls this; it raises ``ValueError``.
+    """
+    authority = href.partition("://")[2].split("/", 1)[0]
+    host = authority.rpartition("@")[2]
+    if host.startswith("["):
+        return href  # an IPv6 address, checked by the IPv6 parser
+    domain = host.rpartition(":")[0] if ":" in host else host
+    if not domain or any(ch in _FORBIDDEN_DOMAIN_CODE_POINTS for ch in domain):
+        raise ValueError(f"invalid host in {href!r}")
+    return href
 
 
 def websocket_url(url: object, *, base: str | None, parser: URLParser) -> str:
@@ -177,15 +207,16 @@ def constructor_arguments(
     return websocket_url(url, base=base, parser=parser), subprotocols(items)
 
 
-def send_payload(data: object) -> str | bytes | Blob:
+def send_payload(data: object) -> str | bytes | memoryview | Blob:
     """The argument of ``send(data)``, as the message it sends.
 
     ``str`` is a USVString: a text message whose lone surrogates became
-    U+FFFD. ``bytes``, ``bytearray`` and ``memoryview`` (the BufferSource of
-    Python) are copied into ``bytes``, as the standard sends "the data" as
-    it is at the call. A :class:`Blob` is sent as it is. Anything else is a
-    ``TypeError``: JavaScript would stringify it, which is never what a
-    Python caller meant.
+    U+FFFD. ``bytes`` are sent as they are; ``bytearray`` and ``memoryview``
+    (Python's BufferSource) become a read-only byte view of the caller's
+    buffer, which every backend reads before ``send()`` returns (so the
+    message is the data as it was at the call, copied once, by the backend).
+    A :class:`Blob` is sent as it is. Anything else is a ``TypeError``:
+    JavaScript would stringify it, which is never what a Python caller meant.
     """
     if isinstance(data, str):
         return usv_string(data)
@@ -193,7 +224,10 @@ def send_payload(data: object) -> str | bytes | Blob:
         return data
     if isinstance(data, (bytearray, memoryview)):
         try:
-            return bytes(data)
+            view = memoryview(data)
+            if view.c_contiguous:
+                return view.cast("B").toreadonly()
+            return view.tobytes()  # strided: gathered into one copy
         except ValueError as exc:  # a released memoryview
             raise TypeError(f"send(): data cannot be read: {exc}") from None
     if isinstance(data, Blob):

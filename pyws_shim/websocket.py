@@ -123,6 +123,7 @@ class WebSocket(EventTarget):
         # WebIDL enumeration: an assignment of any other value is ignored.
         if value == "blob" or value == "arraybuffer":
             self._binary_type = value
+            self._connection.binary_type_changed(value)
         else:
             warnings.warn(
                 f"binaryType {value!r} ignored: it must be 'blob' or 'arraybuffer'",
@@ -365,9 +366,9 @@ class _MessageQueue:
         await waiter
 
 
-def _byte_length(payload: str | bytes | Blob) -> int:
+def _byte_length(payload: str | bytes | memoryview | Blob) -> int:
     if isinstance(payload, str):
         return len(payload.encode("utf-8"))
-    if isinstance(payload, bytes):
-        return len(payload)
-    return payload.size
+    if isinstance(payload, Blob):
+        return payload.size
+    return len(payload)  # bytes, or a memoryview of format "B"

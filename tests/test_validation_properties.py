@@ -741,14 +741,23 @@ def buffer_views(data: bytes) -> Iterator[tuple[str, bytearray, object, bytes]]:
 
 @settings(max_examples=100)
 @given(data=st.binary(max_size=64))
-def test_send_buffer_source_is_copied_at_the_call(data: bytes) -> None:
+def test_send_buffer_source_is_its_bytes_copied_at_most_once(data: bytes) -> None:
+    # A contiguous buffer is handed to the backend as a read-only byte view
+    # (the backend copies it once, before send() returns: the scenario
+    # messages.bytes_like_and_blob_payloads checks that on the wire); a
+    # strided one is gathered into one copy here.
     for label, backing, source, held in buffer_views(data):
         result = send_payload(source)
-        assert isinstance(result, bytes), label
-        assert result == held, label
-        for i in range(len(backing)):
-            backing[i] ^= 0xFF
-        assert result == held, f"{label}: the sent message changed with its buffer"
+        assert bytes(result) == held, label  # type: ignore[arg-type]
+        if isinstance(result, memoryview):
+            assert result.readonly, label
+            assert (result.format, result.ndim, result.c_contiguous) == ("B", 1, True), label
+            assert result.obj is backing, f"{label}: copied where a view would do"
+        else:
+            assert isinstance(result, bytes), label
+            for i in range(len(backing)):
+                backing[i] ^= 0xFF
+            assert result == held, f"{label}: the gathered copy changed with its buffer"
 
 
 @settings(max_examples=100)
@@ -760,8 +769,8 @@ def test_send_memoryview_of_int_array_is_its_bytes(values: list[int], step: int)
     source = memoryview(array.array("i", values))[::step]
     expected = b"".join(struct.pack("=i", v) for v in values[::step])
     result = send_payload(source)
-    assert isinstance(result, bytes)
-    assert result == expected
+    assert isinstance(result, (bytes, memoryview))
+    assert bytes(result) == expected
 
 
 @settings(max_examples=30)

@@ -43,6 +43,7 @@ MODULES = (
     "failures",
     "buffered_amount",
     "pythonic",
+    "proxies",
     "cpython_options",
 )
 
