@@ -123,22 +123,32 @@ def connect(
     protocols: list[str],
     options: ConnectOptions,
 ) -> PyodideConnection:
-    ignored = options.non_defaults()
+    # The shim keeps the timeouts itself; the runtime decides the rest.
+    ignored = [
+        name for name in options.non_defaults() if name not in ("open_timeout", "close_timeout")
+    ]
     if ignored:
         warnings.warn(
             f"WebSocket(): {', '.join(ignored)} ignored: under Pyodide the runtime's own "
-            "WebSocket decides TLS, headers, limits and timeouts",
+            "WebSocket decides TLS, headers, compression and limits",
             RuntimeWarning,
             stacklevel=3,
         )
-    return PyodideConnection(socket, url, protocols)
+    return PyodideConnection(socket, url, protocols, options)
 
 
 class PyodideConnection:
     """One native WebSocket, forwarding its events to the shared ``WebSocket``."""
 
-    def __init__(self, socket: ConnectionEvents, url: str, protocols: list[str]) -> None:
+    def __init__(
+        self,
+        socket: ConnectionEvents,
+        url: str,
+        protocols: list[str],
+        options: ConnectOptions,
+    ) -> None:
         self._socket = socket
+        self._options = options
         self._loop = asyncio.get_event_loop()
         try:
             self._native = js.WebSocket.new(url, to_js(protocols))
@@ -150,6 +160,7 @@ class PyodideConnection:
         # ArrayBuffers (bytes) or JavaScript Blobs accordingly.
         self._native.binaryType = "blob"
         self._opened = False
+        self._closing = False
         self._reported = False
         self._failed = False
         # Events fired inside a call we made (Node fires close()'s events
@@ -161,6 +172,12 @@ class PyodideConnection:
             proxy = create_proxy(getattr(self, "_native_" + type_))
             self._proxies[type_] = proxy
             self._native.addEventListener(type_, proxy)
+        # Neither Node nor Chromium bounds the opening handshake, and Node
+        # never gives up on a closing handshake (Chromium after 60 s): the
+        # shim keeps both timeouts, as the CPython backend does.
+        self._timer: asyncio.TimerHandle | None = None
+        if options.open_timeout is not None:
+            self._timer = self._loop.call_later(options.open_timeout, self._open_timed_out)
 
     # Calls into the native socket.
 
@@ -194,14 +211,35 @@ class PyodideConnection:
         return True
 
     def start_closing_handshake(self, code: int | None, reason: str) -> None:
+        self._closing = True
         if code is None:
             self._call(self._native.close)
         else:
             self._call(self._native.close, code, reason)
+        if self._options.close_timeout is not None and not self._reported:
+            self._timer = self._loop.call_later(self._options.close_timeout, self._close_timed_out)
 
     def fail(self) -> None:
         self._failed = True
         self._call(self._native.close)
+
+    def _open_timed_out(self) -> None:
+        self._timer = None
+        if not self._opened and not self._reported:
+            self.fail()
+            timeout = self._options.open_timeout
+            self._report_closed(
+                ABNORMAL_CLOSURE,
+                "",
+                False,
+                TimeoutError(f"the opening handshake took more than {timeout} s"),
+            )
+
+    def _close_timed_out(self) -> None:
+        # The server did not finish the closing handshake in time: the
+        # connection is over for the page, whatever the native socket does.
+        self._timer = None
+        self._report_closed(ABNORMAL_CLOSURE, "", False)
 
     # Native events, forwarded.
 
@@ -221,6 +259,9 @@ class PyodideConnection:
     def _native_open(self, event: Any) -> None:
         native = self._native
         self._opened = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._forward(self._socket._on_established, str(native.protocol), str(native.extensions))
 
     def _native_message(self, event: Any) -> None:
@@ -234,6 +275,11 @@ class PyodideConnection:
         self._forward(self._socket._on_message, message)
 
     def _native_error(self, event: Any) -> None:
+        if self._closing:
+            # Undici 7 fires error for every unclean close, including a server
+            # that never answered our close frame: not a failure (see
+            # WebSocket._on_closed, which decides that for every runtime).
+            return
         # The runtime had to fail the connection: the close event says 1006.
         self._failed = True
         if not self._opened:
@@ -247,13 +293,18 @@ class PyodideConnection:
         code, reason, clean = int(event.code), str(event.reason), bool(event.wasClean)
         self._forward(self._report_closed, code, reason, clean)
 
-    def _report_closed(self, code: int, reason: str, was_clean: bool) -> None:
+    def _report_closed(
+        self, code: int, reason: str, was_clean: bool, cause: BaseException | None = None
+    ) -> None:
         if self._reported:
             return
         self._reported = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._failed:
             code, reason, was_clean = ABNORMAL_CLOSURE, "", False
-        self._socket._on_closed(code, reason, was_clean, self._failed)
+        self._socket._on_closed(code, reason, was_clean, self._failed, cause)
         self._loop.call_soon(self._release)
 
     def _release(self) -> None:

@@ -214,6 +214,13 @@ class WebSocket(EventTarget):
         # agent must queue a task to run the following substeps:"
         if self._ready_state == WebSocket.CLOSED:
             return
+        # RFC 6455 7.2.1: "If at any point the underlying transport layer
+        # connection is unexpectedly lost, the client MUST _Fail the WebSocket
+        # Connection_." Unexpectedly: before either side started the closing
+        # handshake (a server that never answers our close frame is dropped,
+        # not failed). Chromium and undici 6 skip this error; the shim does not.
+        if not was_clean and self._ready_state != WebSocket.CLOSING:
+            failed = True
         self._ready_state = WebSocket.CLOSED  # 1. "Change the ready state to CLOSED (3)."
         self._failure_cause = cause
         # 2. "If the user agent was required to fail the WebSocket connection,

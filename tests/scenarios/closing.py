@@ -136,3 +136,20 @@ async def close_while_connecting_fails_the_connection(servers: Servers) -> None:
     assert log.types == ["error", "close"]
     assert log.states == [WebSocket.CLOSED, WebSocket.CLOSED]
     assert (event.code, event.reason, event.wasClean) == (1006, "", False)
+
+
+@scenario
+async def server_that_never_answers_the_close_is_dropped(servers: Servers) -> None:
+    # close_timeout: how long to wait for the server's close frame. Not a
+    # failure of the connection (no error event), but not clean either.
+    loop = asyncio.get_running_loop()
+    ws = await WebSocket(servers.url("/silent"), close_timeout=0.3)
+    log = EventLog(ws)
+    start = loop.time()
+    ws.close(1000)
+    assert ws.readyState == WebSocket.CLOSING
+    event = await ws.wait_closed()
+    elapsed = loop.time() - start
+    assert 0.25 <= elapsed < 2.0, elapsed
+    assert log.types == ["close"]
+    assert (event.code, event.reason, event.wasClean) == (1006, "", False)

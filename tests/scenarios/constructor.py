@@ -122,6 +122,28 @@ async def relative_url_is_syntax_error_outside_a_page(servers: Servers) -> None:
         dom_error("SyntaxError", f"WebSocket({url!r})", WebSocket, url)
 
 
+@scenario(
+    skip={
+        "cpython": "no page, so no base URL: relative URLs are a SyntaxError",
+        "node": "no page, so no base URL: relative URLs are a SyntaxError",
+    }
+)
+async def relative_url_resolves_against_the_page(servers: Servers) -> None:
+    # Constructor step 1: "Let baseURL be this's relevant settings object's
+    # API base URL", the document's base URL; then http: becomes ws:.
+    import js  # type: ignore[import-not-found]
+
+    page = str(js.document.baseURI)
+    expected = str(js.URL.new("/echo?x=1", page).href)
+    assert expected.startswith(("http:", "https:")), expected
+    ws = WebSocket("/echo?x=1")
+    assert ws.url == "ws" + expected.removeprefix("http"), (ws.url, expected)
+    await discard(ws)  # the page's own server is not a WebSocket server
+    ws = WebSocket("")
+    assert ws.url == "ws" + page.partition("#")[0].removeprefix("http"), ws.url
+    await discard(ws)
+
+
 @scenario
 async def non_str_url_is_type_error(servers: Servers) -> None:
     for url in (None, servers.url("/echo").encode(), 5, ["ws://127.0.0.1/"]):

@@ -40,8 +40,6 @@ NO_COMPRESSION_OPTION = (
     "the native WebSocket always offers permessage-deflate; it has no option to turn it off"
 )
 NO_MAX_SIZE = "the native WebSocket has no configurable limit on the size of incoming messages"
-NO_OPEN_TIMEOUT = "the native WebSocket has no configurable opening handshake timeout"
-NO_CLOSE_TIMEOUT = "the native WebSocket has no configurable close timeout"
 NO_THREADS = (
     "Pyodide has no threads (asyncio.to_thread cannot run), and its webloop is always "
     "running, so there is no 'no running event loop' case"
@@ -328,37 +326,6 @@ async def max_size_none_and_default_accept_16_mib(servers: Servers) -> None:
         assert log.types == ["open", "message", "close"], (options, log.types)
         assert event.code == 1000
         assert event.wasClean is True
-
-
-@scenario(skip={"node": NO_OPEN_TIMEOUT, "chromium": NO_OPEN_TIMEOUT})
-async def open_timeout_fails_the_connection(servers: Servers) -> None:
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    ws = WebSocket(servers.url("/slow-handshake", seconds=1.5), open_timeout=0.3)
-    _, closed = await _failure(ws)
-    elapsed = loop.time() - start
-    assert 0.25 <= elapsed < 2.0, elapsed
-    assert isinstance(closed.__cause__, TimeoutError), repr(closed.__cause__)
-
-
-@scenario(skip={"node": NO_CLOSE_TIMEOUT, "chromium": NO_CLOSE_TIMEOUT})
-async def close_timeout_drops_the_connection(servers: Servers) -> None:
-    loop = asyncio.get_running_loop()
-    ws = WebSocket(servers.url("/silent"), close_timeout=0.3)
-    log = _Log(ws)
-    await ws.wait_open()
-    start = loop.time()
-    ws.close(1000)
-    assert ws.readyState == WebSocket.CLOSING
-    event = await ws.wait_closed()
-    elapsed = loop.time() - start
-    assert 0.25 <= elapsed < 2.0, elapsed
-    # Not a failure of the connection: only a closing handshake that never
-    # finished, so there is no error event.
-    assert log.types == ["open", "close"], log.types
-    assert event.code == 1006
-    assert event.wasClean is False
-    assert ws.readyState == WebSocket.CLOSED
 
 
 # The event loop and logging.
