@@ -13,8 +13,9 @@ Routes (query parameters in brackets):
 ``/headers``                send the request headers as one JSON text message
 ``/close[?code&reason]``    close at once, with ``code`` and ``reason``; without
                             ``code``, send a close frame with no body
-``/drop[?after]``           send ``after`` text messages, then drop the TCP
-                            connection without a close frame
+``/drop[?after&reset]``     send ``after`` text messages, then (0.1 s later) end
+                            the TCP connection without a close frame, with a
+                            FIN, or a reset when ``reset`` is given
 ``/raw?hex=``               write these bytes raw after the handshake (frames a
                             correct server never sends), then read on
 ``/ping?data=``             ping with ``data``; once the pong is in, send
@@ -195,8 +196,13 @@ class LoopbackServers:
     async def _route_drop(self, connection: ServerConnection, query: dict[str, str]) -> None:
         for i in range(int(query.get("after", "0"))):
             await connection.send(str(i))
-        await asyncio.sleep(0.05)  # let those messages leave before the reset
-        connection.transport.abort()
+        # Undici (Node) drops messages that arrive just before the end of the
+        # stream; the scenarios are about a connection lost after its messages.
+        await asyncio.sleep(0.1)
+        if "reset" in query:
+            connection.transport.abort()  # RST
+        else:
+            connection.transport.close()  # FIN, after the messages
 
     async def _route_raw(self, connection: ServerConnection, query: dict[str, str]) -> None:
         connection.transport.write(bytes.fromhex(query["hex"]))

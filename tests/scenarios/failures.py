@@ -123,6 +123,7 @@ async def failures_never_raise_out_of_the_event_loop(servers: Servers) -> None:
             servers.url("/reject", status=403),
             servers.url("/raw", hex="8300"),
             servers.url("/drop"),
+            servers.url("/drop", reset=1),
         ):
             ws = WebSocket(url)
             event = await ws.wait_closed()
