@@ -8,11 +8,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from pyws_shim import Event, WebSocket
+from pyws_shim import DOMException, Event, WebSocket
 
 from . import Servers
 
-__all__ = ["EventLog", "eventually", "new_id", "raises", "report"]
+__all__ = ["LEGACY_CODES", "EventLog", "dom_error", "eventually", "new_id", "raises", "report"]
 
 
 class EventLog:
@@ -48,17 +48,36 @@ class EventLog:
             self.in_call = False
 
 
+LEGACY_CODES = {"SyntaxError": 12, "InvalidStateError": 11, "InvalidAccessError": 15}
+
+
 def raises(
-    expected: type[BaseException], function: Callable[[], Any], name: str | None = None
+    kind: type[BaseException], what: str, call: Callable[..., object], *args: Any, **kwargs: Any
 ) -> BaseException:
-    """Call ``function``; assert it raises ``expected`` (with ``.name`` ``name``)."""
+    """Call ``call(*args, **kwargs)``; return the ``kind`` exception it raised, or fail."""
     try:
-        function()
-    except expected as exc:
-        if name is not None:
-            assert getattr(exc, "name", None) == name, f"expected {name}, got {exc!r}"
+        result = call(*args, **kwargs)
+    except kind as exc:
         return exc
-    raise AssertionError(f"{function} did not raise {expected.__name__}")
+    except Exception as exc:
+        raise AssertionError(
+            f"{what}: expected {kind.__name__}, got {type(exc).__name__}: {exc}"
+        ) from exc
+    if isinstance(result, WebSocket):
+        result.close()  # do not leave a connection running behind a failure
+    raise AssertionError(f"{what}: expected {kind.__name__}, nothing was raised")
+
+
+def dom_error(
+    name: str, what: str, call: Callable[..., object], *args: Any, **kwargs: Any
+) -> DOMException:
+    """Call ``call(*args, **kwargs)``; check it raised the ``name`` DOMException,
+    with its legacy code."""
+    exc = raises(DOMException, what, call, *args, **kwargs)
+    assert isinstance(exc, DOMException)
+    assert exc.name == name, f"{what}: expected a {name}, got {exc.name} ({exc})"
+    assert exc.code == LEGACY_CODES[name], f"{what}: code {exc.code}, expected {name}'s"
+    return exc
 
 
 async def eventually(predicate: Callable[[], bool], within: float = 5.0) -> None:

@@ -12,42 +12,13 @@ import asyncio
 import json
 import random
 import warnings
-from collections.abc import Callable
-from typing import Any
 
-from pyws_shim import Blob, CloseEvent, DOMException, Event, MessageEvent, WebSocket
+from pyws_shim import Blob, CloseEvent, Event, MessageEvent, WebSocket
 
 from . import Servers, scenario
+from ._support import dom_error, raises
 
-LEGACY_CODES = {"SyntaxError": 12, "InvalidStateError": 11, "InvalidAccessError": 15}
 STATE_NAMES = ("CONNECTING", "OPEN", "CLOSING", "CLOSED")
-
-
-def raises(
-    kind: type[BaseException], what: str, call: Callable[..., object], *args: Any, **kwargs: Any
-) -> BaseException:
-    """Call ``call(*args, **kwargs)``; return the ``kind`` exception it raised, or fail."""
-    try:
-        call(*args, **kwargs)
-    except kind as exc:
-        return exc
-    except Exception as exc:
-        raise AssertionError(
-            f"{what}: expected {kind.__name__}, got {type(exc).__name__}: {exc}"
-        ) from exc
-    raise AssertionError(f"{what}: expected {kind.__name__}, nothing was raised")
-
-
-def dom_error(
-    name: str, what: str, call: Callable[..., object], *args: Any, **kwargs: Any
-) -> DOMException:
-    """Call ``call(*args, **kwargs)``; check it raised the ``name`` DOMException,
-    with its legacy code."""
-    exc = raises(DOMException, what, call, *args, **kwargs)
-    assert isinstance(exc, DOMException)
-    assert exc.name == name, f"{what}: expected a {name}, got {exc.name} ({exc})"
-    assert exc.code == LEGACY_CODES[name], f"{what}: code {exc.code}, expected {name}'s"
-    return exc
 
 
 def unique_id(label: str) -> str:

@@ -9,29 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
-from typing import Any
 
 from pyws_shim import Blob, MessageEvent, WebSocket
 
 from . import Servers, scenario
+from ._support import raises
 
 DIGITS = b"0123456789"
-
-
-def raises(
-    kind: type[BaseException], what: str, call: Callable[..., object], *args: Any, **kwargs: Any
-) -> BaseException:
-    """Call ``call(*args, **kwargs)``; return the ``kind`` exception it raised, or fail."""
-    try:
-        call(*args, **kwargs)
-    except kind as exc:
-        return exc
-    except Exception as exc:
-        raise AssertionError(
-            f"{what}: expected {kind.__name__}, got {type(exc).__name__}: {exc}"
-        ) from exc
-    raise AssertionError(f"{what}: expected {kind.__name__}, nothing was raised")
 
 
 async def content(blob: Blob) -> bytes:

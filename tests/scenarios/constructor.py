@@ -7,45 +7,12 @@ protocols, and the keyword-only options in every runtime too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlsplit
 
-from pyws_shim import DOMException, WebSocket
+from pyws_shim import WebSocket
 
 from . import Servers, scenario
-
-LEGACY_CODES = {"SyntaxError": 12, "InvalidStateError": 11, "InvalidAccessError": 15}
-
-
-def raises(
-    kind: type[BaseException], what: str, call: Callable[..., object], *args: Any, **kwargs: Any
-) -> BaseException:
-    """Call ``call(*args, **kwargs)``; return the ``kind`` exception it raised, or fail."""
-    try:
-        result = call(*args, **kwargs)
-    except kind as exc:
-        return exc
-    except Exception as exc:
-        raise AssertionError(
-            f"{what}: expected {kind.__name__}, got {type(exc).__name__}: {exc}"
-        ) from exc
-    if isinstance(result, WebSocket):
-        result.close()  # do not leave a connection running behind a failure
-    raise AssertionError(f"{what}: expected {kind.__name__}, nothing was raised")
-
-
-def dom_error(
-    name: str, what: str, call: Callable[..., object], *args: Any, **kwargs: Any
-) -> DOMException:
-    """Call ``call(*args, **kwargs)``; check it raised the ``name`` DOMException,
-    with its legacy code."""
-    exc = raises(DOMException, what, call, *args, **kwargs)
-    assert isinstance(exc, DOMException)
-    assert isinstance(exc, Exception)
-    assert exc.name == name, f"{what}: expected a {name}, got {exc.name} ({exc})"
-    assert exc.code == LEGACY_CODES[name], f"{what}: code {exc.code}, expected {name}'s"
-    return exc
+from ._support import dom_error, raises
 
 
 async def discard(ws: WebSocket) -> None:

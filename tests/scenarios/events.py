@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from pyws_shim import (
@@ -24,21 +23,7 @@ from pyws_shim import (
 )
 
 from . import Servers, scenario
-
-
-def raises(
-    kind: type[BaseException], what: str, call: Callable[..., object], *args: Any, **kwargs: Any
-) -> BaseException:
-    """Call ``call(*args, **kwargs)``; return the ``kind`` exception it raised, or fail."""
-    try:
-        call(*args, **kwargs)
-    except kind as exc:
-        return exc
-    except Exception as exc:
-        raise AssertionError(
-            f"{what}: expected {kind.__name__}, got {type(exc).__name__}: {exc}"
-        ) from exc
-    raise AssertionError(f"{what}: expected {kind.__name__}, nothing was raised")
+from ._support import raises
 
 
 class LogRecords(logging.Handler):
