@@ -56,6 +56,7 @@ import trustme
 from scenarios import Servers
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
@@ -175,8 +176,9 @@ class LoopbackServers:
         await handler(connection, query)
 
     async def _route_echo(self, connection: ServerConnection, query: dict[str, str]) -> None:
-        async for message in connection:
-            await connection.send(message)
+        with contextlib.suppress(ConnectionClosed):  # however the client closes
+            async for message in connection:
+                await connection.send(message)
 
     async def _route_headers(self, connection: ServerConnection, query: dict[str, str]) -> None:
         assert connection.request is not None
@@ -241,8 +243,9 @@ class LoopbackServers:
     async def _route_record(self, connection: ServerConnection, query: dict[str, str]) -> None:
         record = self._records.setdefault(query["id"], _Record())
         try:
-            async for message in connection:
-                record.messages.append(message)
+            with contextlib.suppress(ConnectionClosed):
+                async for message in connection:
+                    record.messages.append(message)
         finally:
             record.close_code = connection.close_code
             record.close_reason = connection.close_reason

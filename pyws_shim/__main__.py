@@ -1,0 +1,207 @@
+"""``python -m pyws_shim``: a WebSocket client in the terminal, and the demo.
+
+    python -m pyws_shim [URL] [--protocol P ...]
+        Connect to URL (without one: to an embedded local echo server), send
+        each line typed, print every event. Lines starting with "/" are
+        commands: /binary HEX, /close [CODE [REASON]], /help. The end of the
+        input (Ctrl-D) closes with 1000.
+
+    python -m pyws_shim serve [--host HOST] [--port PORT] [--root DIR]
+        Start the echo server and serve the demo page (from a checkout of
+        the repository); print their URLs; stop on Ctrl-C.
+
+Output lines: "> " a message sent, "< " a message received, "* " an event or
+a note, "! " an error or an exception the shim raised.
+
+Exit status of the client: 0 when the connection closed cleanly, 1 when it
+failed or closed uncleanly (a refused connection, a TLS failure, a lost
+connection), 2 for a bad URL or bad arguments, 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from .console import COMMANDS, Console
+from .exceptions import ConnectionClosed, DOMException
+from .websocket import WebSocket
+
+__all__ = ["main"]
+
+PREFIXES = {
+    "sent": "> ",
+    "message": "< ",
+    "open": "* ",
+    "close": "* ",
+    "info": "* ",
+    "error": "! ",
+    "exception": "! ",
+}
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def _print(kind: str, text: str) -> None:
+    prefix = PREFIXES.get(kind, "* ")
+    print("\n".join(prefix + line for line in text.splitlines() or [""]), flush=True)
+
+
+def _describe(exc: BaseException | None) -> str:
+    if exc is None:
+        return "the connection failed"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _read_lines(
+    stream: TextIO, queue: asyncio.Queue[str | None], loop: asyncio.AbstractEventLoop
+) -> None:
+    """Read ``stream`` line by line on a thread of its own (a daemon: a
+    blocked read never keeps the program alive); ``None`` marks the end."""
+
+    def reader() -> None:
+        for line in stream:
+            loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\r\n"))
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=reader, name="stdin", daemon=True).start()
+
+
+async def run_client(url: str | None, protocols: Sequence[str], stdin: TextIO) -> int:
+    server = None
+    if url is None:
+        from .demo_server import start_server
+
+        server, url = await start_server()
+        _print("info", f"started a local echo server at {url}")
+    try:
+        try:
+            console = Console(url, _print, protocols)
+        except (DOMException, TypeError) as exc:
+            # The shim's own words: "The URL 'x' is invalid.", "The subprotocol ..."
+            name = exc.name if isinstance(exc, DOMException) else type(exc).__name__
+            message = exc.message if isinstance(exc, DOMException) else str(exc)
+            print(f"pyws_shim: {name}: {message}", file=sys.stderr)
+            return 2
+        try:
+            await console.ws.wait_open()
+        except ConnectionClosed as exc:
+            print(
+                f"pyws_shim: cannot connect to {console.ws.url}: {_describe(exc.__cause__)}",
+                file=sys.stderr,
+            )
+            return 1
+        _print("info", "type a message and press Enter; /help lists the commands")
+        return await _session(console, stdin)
+    finally:
+        if server is not None:
+            server.close()
+            await server.wait_closed()
+
+
+async def _session(console: Console, stdin: TextIO) -> int:
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+    _read_lines(stdin, lines, loop)
+    closed = asyncio.ensure_future(console.closed())
+    while not closed.done():
+        next_line = asyncio.ensure_future(lines.get())
+        await asyncio.wait({next_line, closed}, return_when=asyncio.FIRST_COMPLETED)
+        if not next_line.done():
+            next_line.cancel()
+            break
+        line = next_line.result()
+        if line is None:  # the end of the input: close normally
+            if console.ws.readyState == WebSocket.OPEN:
+                console.handle_line("/close 1000")
+            break
+        console.handle_line(line)
+    event = await closed
+    return 0 if event.wasClean else 1
+
+
+async def run_serve(host: str, port: int, root: Path) -> int:
+    from .demo_server import DemoFiles, start_server
+
+    files = DemoFiles(root)
+    missing = files.missing()
+    if missing:
+        print(
+            f"pyws_shim serve: the demo page needs {', '.join(missing)} under {root}; "
+            "run ./web/demo from a checkout of the repository, which sets them up",
+            file=sys.stderr,
+        )
+        return 1
+    server, echo_url = await start_server(host, port, files)
+    page_url = "http://" + echo_url.removeprefix("ws://").removesuffix("echo")
+    print(f"Demo page:   {page_url}", flush=True)
+    print(f"Echo server: {echo_url}", flush=True)
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        await server.serve_forever()
+    finally:
+        server.close()
+        await server.wait_closed()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    # The library logs why a connection failed; here the client says it itself.
+    logging.getLogger("pyws_shim").addHandler(logging.NullHandler())
+    logging.getLogger("pyws_shim").propagate = False
+    if args[:1] == ["serve"]:
+        parser = argparse.ArgumentParser(
+            prog="python -m pyws_shim serve",
+            description="Start the local echo server and serve the demo page.",
+        )
+        parser.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
+        parser.add_argument(
+            "--port", type=int, default=8765, help="default: %(default)s (0: any free port)"
+        )
+        parser.add_argument(
+            "--root",
+            type=Path,
+            default=REPOSITORY,
+            help="the checkout with web/, node_modules/ and build/ (default: %(default)s)",
+        )
+        options = parser.parse_args(args[1:])
+        try:
+            return asyncio.run(run_serve(options.host, options.port, options.root))
+        except KeyboardInterrupt:
+            print("stopped", flush=True)
+            return 0
+        except OSError as exc:
+            print(f"pyws_shim serve: {_describe(exc)}", file=sys.stderr)
+            return 1
+    parser = argparse.ArgumentParser(
+        prog="python -m pyws_shim",
+        description="A WebSocket client in the terminal, on pyws_shim's DOM WebSocket.",
+        epilog=COMMANDS + "\n\n'python -m pyws_shim serve --help': the demo page.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "url", nargs="?", help="ws:// or wss:// URL (default: an embedded local echo server)"
+    )
+    parser.add_argument(
+        "--protocol",
+        action="append",
+        default=[],
+        metavar="P",
+        help="offer subprotocol P (repeat for more)",
+    )
+    options = parser.parse_args(args)
+    try:
+        return asyncio.run(run_client(options.url, options.protocol, sys.stdin))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
