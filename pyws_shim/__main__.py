@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 import threading
 from collections.abc import Sequence
@@ -143,11 +144,18 @@ async def run_serve(host: str, port: int, root: Path) -> int:
     print(f"Demo page:   {page_url}", flush=True)
     print(f"Echo server: {echo_url}", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
+    # SIGTERM (a service manager, kill) stops it as cleanly as Ctrl-C does.
+    serving = asyncio.ensure_future(server.serve_forever())
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, serving.cancel)
     try:
-        await server.serve_forever()
+        await serving
+    except asyncio.CancelledError:
+        if not serving.cancelled():
+            raise  # this task itself was cancelled (Ctrl-C): asyncio.run reports it
     finally:
         server.close()
         await server.wait_closed()
+    print("stopped", flush=True)
     return 0
 
 
@@ -174,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = parser.parse_args(args[1:])
         try:
             return asyncio.run(run_serve(options.host, options.port, options.root))
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # Ctrl-C
             print("stopped", flush=True)
             return 0
         except OSError as exc:

@@ -198,9 +198,12 @@ def test_serve_serves_the_page_and_the_echo_server(
     assert asyncio.run(echo_once()) == "through the demo server"
 
 
-def test_serve_stops_cleanly_on_ctrl_c(demo: tuple[pexpect.spawn, str]) -> None:
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
+def test_serve_stops_cleanly_on_ctrl_c_and_sigterm(
+    demo: tuple[pexpect.spawn, str], signal_number: int
+) -> None:
     child, _ = demo
-    child.kill(signal.SIGINT)
+    child.kill(signal_number)
     child.expect_exact("stopped")
     assert finish(child) == 0
 
