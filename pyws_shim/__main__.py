@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from .console import COMMANDS, Console
+from .console import COMMANDS, Console, describe_exception
 from .exceptions import ConnectionClosed, DOMException
 from .websocket import WebSocket
 
@@ -86,9 +86,7 @@ async def run_client(url: str | None, protocols: Sequence[str], stdin: TextIO) -
             console = Console(url, _print, protocols)
         except (DOMException, TypeError) as exc:
             # The shim's own words: "The URL 'x' is invalid.", "The subprotocol ..."
-            name = exc.name if isinstance(exc, DOMException) else type(exc).__name__
-            message = exc.message if isinstance(exc, DOMException) else str(exc)
-            print(f"pyws_shim: {name}: {message}", file=sys.stderr)
+            print(f"pyws_shim: {describe_exception(exc)}", file=sys.stderr)
             return 2
         try:
             await console.ws.wait_open()

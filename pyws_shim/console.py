@@ -25,7 +25,7 @@ from .events import CloseEvent, Event, MessageEvent
 from .exceptions import DOMException
 from .websocket import WebSocket
 
-__all__ = ["COMMANDS", "Console", "describe_data"]
+__all__ = ["COMMANDS", "Console", "describe_data", "describe_exception"]
 
 COMMANDS = """\
 commands:
@@ -39,6 +39,14 @@ STATE_NAMES = ("CONNECTING", "OPEN", "CLOSING", "CLOSED")
 Output = Callable[[str, str], object]
 """``output(kind, text)``: ``kind`` is an event type ("open", "message",
 "error", "close"), "sent", "exception" or "info"."""
+
+
+def describe_exception(exc: BaseException) -> str:
+    """One line for an exception the shim raised: ``Name: message``, with a
+    DOMException's own name ("SyntaxError", "InvalidAccessError" ...)."""
+    if isinstance(exc, DOMException):
+        return f"{exc.name}: {exc.message}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def describe_data(data: str | bytes | Blob) -> str:
@@ -102,9 +110,7 @@ class Console:
                 self.output("sent", line)
         except (DOMException, TypeError, ValueError) as exc:
             # The shim's own exceptions, shown as they would be raised.
-            name = exc.name if isinstance(exc, DOMException) else type(exc).__name__
-            message = exc.message if isinstance(exc, DOMException) else str(exc)
-            self.output("exception", f"{name}: {message}")
+            self.output("exception", describe_exception(exc))
 
     def _command(self, line: str) -> None:
         command, _, rest = line.partition(" ")

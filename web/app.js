@@ -16,7 +16,7 @@ const PAGE_PY = `
 from pyodide.ffi import to_js
 
 from pyws_shim import DOMException, WebSocket
-from pyws_shim.console import STATE_NAMES, Console
+from pyws_shim.console import STATE_NAMES, Console, describe_exception
 
 current = None
 
@@ -28,9 +28,7 @@ def connect(url, output):
         console = Console(url, output)
     except (DOMException, TypeError) as exc:
         # The shim's own exception, as the terminal client shows it.
-        name = exc.name if isinstance(exc, DOMException) else type(exc).__name__
-        message = exc.message if isinstance(exc, DOMException) else str(exc)
-        output("exception", f"{name}: {message}")
+        output("exception", describe_exception(exc))
         return False
     previous, current = current, console
     if previous is not None and previous.ws.readyState in (WebSocket.CONNECTING, WebSocket.OPEN):
