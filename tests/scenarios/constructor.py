@@ -81,7 +81,9 @@ async def unparsable_url_is_syntax_error(servers: Servers) -> None:
         dom_error("SyntaxError", f"WebSocket({url!r})", WebSocket, url)
 
 
-@scenario(skip={"chromium": "relative URLs resolve against the page in a browser"})
+@scenario(
+    skip={"chromium": "in a browser, relative URLs resolve against the page's (or worker's) URL"}
+)
 async def relative_url_is_syntax_error_outside_a_page(servers: Servers) -> None:
     # With no document there is no base URL: the URL parser fails on these.
     # ("" is relative too: in a page it resolves to the page's own URL.)
@@ -97,17 +99,18 @@ async def relative_url_is_syntax_error_outside_a_page(servers: Servers) -> None:
 )
 async def relative_url_resolves_against_the_page(servers: Servers) -> None:
     # Constructor step 1: "Let baseURL be this's relevant settings object's
-    # API base URL", the document's base URL; then http: becomes ws:.
+    # API base URL": in a page the document's base URL, in a worker the
+    # worker's own URL (its location); then http: becomes ws:.
     import js  # type: ignore[import-not-found]
 
-    page = str(js.document.baseURI)
-    expected = str(js.URL.new("/echo?x=1", page).href)
+    base = str(js.document.baseURI) if hasattr(js, "document") else str(js.location.href)
+    expected = str(js.URL.new("/echo?x=1", base).href)
     assert expected.startswith(("http:", "https:")), expected
     ws = WebSocket("/echo?x=1")
     assert ws.url == "ws" + expected.removeprefix("http"), (ws.url, expected)
-    await discard(ws)  # the page's own server is not a WebSocket server
+    await discard(ws)  # the page's (or worker's) own server is not a WebSocket server
     ws = WebSocket("")
-    assert ws.url == "ws" + page.partition("#")[0].removeprefix("http"), ws.url
+    assert ws.url == "ws" + base.partition("#")[0].removeprefix("http"), ws.url
     await discard(ws)
 
 
