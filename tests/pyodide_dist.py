@@ -47,7 +47,7 @@ WHEEL_CACHE = ROOT / "build" / "pyodide-wheels"
 TEST_PACKAGES = ("pytest", "tblib")
 # The project's wheel is built from a copy of these (its package directory
 # comes from pyproject.toml's [tool.setuptools] packages).
-PROJECT_FILES = ("pyproject.toml", "README.md", "LICENSE")
+PROJECT_FILES = ("pyproject.toml", "README.md")
 PROJECT_NAME = "pyws_shim"
 STAMP = ".npm-pyodide.json"
 
