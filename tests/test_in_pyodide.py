@@ -58,47 +58,19 @@ def in_pyodide(*packages: str) -> _InPyodide:
 
 
 @in_pyodide()
-def _install_scenarios(selenium: Any, files: dict[str, str], root: str) -> None:
-    """Write the scenarios package under ``root`` and make it importable, with
-    pytest's assertion rewriting (as the host's test modules have it), so a
-    failed ``assert`` in a scenario shows its values."""
-    import ast
-    import importlib
-    import importlib.abc
-    import importlib.machinery
-    import shutil
+def _install_scenarios(selenium: Any, installer: str, files: dict[str, str], root: str) -> None:
+    """Install the scenarios package with ``tests/scenarios_install.py``
+    (``installer`` is its source), as the web worker run does."""
     import sys
     from pathlib import Path
 
-    from _pytest.assertion.rewrite import rewrite_asserts
+    path = Path(root) / "scenarios_install.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(installer, encoding="utf-8")
+    sys.path.insert(0, str(path.parent))
+    import scenarios_install
 
-    class RewritingLoader(importlib.machinery.SourceFileLoader):
-        def source_to_code(  # type: ignore[override]
-            self, data: Any, path: Any, *, _optimize: int = -1
-        ) -> Any:
-            tree = ast.parse(data, filename=path)
-            rewrite_asserts(tree, bytes(data), path, None)
-            return compile(tree, path, "exec", dont_inherit=True)
-
-    class ScenariosFinder(importlib.abc.MetaPathFinder):
-        def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
-            if fullname != "scenarios" and not fullname.startswith("scenarios."):
-                return None
-            spec = importlib.machinery.PathFinder.find_spec(fullname, path or [root])
-            if spec is not None and isinstance(spec.loader, importlib.machinery.SourceFileLoader):
-                spec.loader = RewritingLoader(spec.loader.name, spec.loader.path)
-            return spec
-
-    package = Path(root) / "scenarios"
-    shutil.rmtree(package, ignore_errors=True)
-    package.mkdir(parents=True)
-    for name, text in files.items():
-        (package / name).write_text(text, encoding="utf-8")
-    if not any(type(finder).__name__ == "ScenariosFinder" for finder in sys.meta_path):
-        sys.meta_path.insert(0, ScenariosFinder())
-    for name in [name for name in sys.modules if name.split(".")[0] == "scenarios"]:
-        del sys.modules[name]
-    importlib.invalidate_caches()
+    scenarios_install.install(files, root)
 
 
 @in_pyodide("pyws_shim")
@@ -126,7 +98,8 @@ def pyodide_runtime(selenium_module_scope: Any) -> Any:
     if hasattr(selenium_module_scope, "p"):
         selenium_module_scope.p.timeout = DRIVER_TIMEOUT
     files = {path.name: path.read_text(encoding="utf-8") for path in SCENARIOS_DIR.glob("*.py")}
-    _install_scenarios(selenium_module_scope, files, str(SCENARIOS_DIR.parent))
+    installer = (SCENARIOS_DIR.parent / "scenarios_install.py").read_text(encoding="utf-8")
+    _install_scenarios(selenium_module_scope, installer, files, str(SCENARIOS_DIR.parent))
     return selenium_module_scope
 
 

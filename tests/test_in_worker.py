@@ -257,6 +257,7 @@ def worker_run(request: pytest.FixtureRequest, servers: Servers) -> Iterator[Wor
     config = {
         "root": str(SCENARIOS_DIR.parent),
         "files": {path.name: path.read_text("utf-8") for path in SCENARIOS_DIR.glob("*.py")},
+        "installer": (SCENARIOS_DIR.parent / "scenarios_install.py").read_text("utf-8"),
         "servers": asdict(servers),
         "names": selected(request),
         "timeout": SCENARIO_TIMEOUT,

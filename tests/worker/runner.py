@@ -16,21 +16,16 @@ through ``report``:
   reason for a skip, ``output`` what the scenario wrote to stdout and stderr
   (the ``"pyws_shim"`` logger's lines included).
 
-The scenarios are imported with pytest's assertion rewriting, as in the
-other runtimes, so a failed ``assert`` shows its values.
+The scenarios are installed by ``tests/scenarios_install.py`` (sent in the
+configuration), with pytest's assertion rewriting, as in the other runtimes.
 """
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import contextlib
-import importlib
-import importlib.abc
-import importlib.machinery
 import io
 import json
-import shutil
 import sys
 import time
 import traceback
@@ -43,44 +38,6 @@ from typing import Any
 RUNTIME = "chromium"
 
 Report = Callable[[str], None]
-
-
-class _RewritingLoader(importlib.machinery.SourceFileLoader):
-    def source_to_code(  # type: ignore[override]
-        self, data: Any, path: Any, *, _optimize: int = -1
-    ) -> Any:
-        from _pytest.assertion.rewrite import rewrite_asserts
-
-        tree = ast.parse(data, filename=path)
-        rewrite_asserts(tree, bytes(data), path, None)
-        return compile(tree, path, "exec", dont_inherit=True)
-
-
-class _ScenariosFinder(importlib.abc.MetaPathFinder):
-    """Imports the ``scenarios`` package from ``root`` with assertion rewriting."""
-
-    def __init__(self, root: str) -> None:
-        self.root = root
-
-    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
-        if fullname != "scenarios" and not fullname.startswith("scenarios."):
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path or [self.root])
-        if spec is not None and isinstance(spec.loader, importlib.machinery.SourceFileLoader):
-            spec.loader = _RewritingLoader(spec.loader.name, spec.loader.path)
-        return spec
-
-
-def install_scenarios(files: dict[str, str], root: str) -> None:
-    """Write the scenarios package under ``root`` (the host's path, so that
-    tracebacks show the sources' lines) and make it importable."""
-    package = Path(root) / "scenarios"
-    shutil.rmtree(package, ignore_errors=True)
-    package.mkdir(parents=True)
-    for name, text in files.items():
-        (package / name).write_text(text, encoding="utf-8")
-    sys.meta_path.insert(0, _ScenariosFinder(root))
-    importlib.invalidate_caches()
 
 
 def check_worker() -> dict[str, Any]:
@@ -163,7 +120,14 @@ def _is_harness(filename: str) -> bool:
 async def run(config_json: str, report: Report) -> None:
     """Run the configured scenarios; ``report`` each result as a JSON text."""
     config = json.loads(config_json)
-    install_scenarios(config["files"], config["root"])
+    # tests/scenarios_install.py, as the other Pyodide runs use it.
+    installer = Path(config["root"]) / "scenarios_install.py"
+    installer.parent.mkdir(parents=True, exist_ok=True)
+    installer.write_text(config["installer"], encoding="utf-8")
+    sys.path.insert(0, str(installer.parent))
+    import scenarios_install
+
+    scenarios_install.install(config["files"], config["root"])
     from scenarios import Servers, load_all
 
     report(json.dumps(check_worker()))
