@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+from .validation import is_token
+
 if TYPE_CHECKING:
     import ssl as _ssl
 
@@ -22,7 +24,6 @@ __all__ = ["DEFAULT_MAX_SIZE", "ConnectOptions"]
 DEFAULT_MAX_SIZE = 128 * 2**20
 """The largest incoming message accepted by default: 128 MiB."""
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # RFC 7230 section 3.2: field-value has no CR, LF or NUL.
 _FIELD_VALUE = re.compile(r"[^\r\n\x00]*")
 # Headers the opening handshake writes itself (RFC 6455 section 4.1).
@@ -119,7 +120,7 @@ def _headers(value: object) -> tuple[tuple[str, str], ...]:
         if not isinstance(pair, tuple) or len(pair) != 2:
             raise TypeError(f"WebSocket(): each header must be a (name, value) pair, not {pair!r}")
         name, field_value = pair
-        if not isinstance(name, str) or _TOKEN.fullmatch(name) is None:
+        if not isinstance(name, str) or not is_token(name):
             raise ValueError(f"WebSocket(): invalid header name {name!r}")
         if not isinstance(field_value, str) or _FIELD_VALUE.fullmatch(field_value) is None:
             raise ValueError(f"WebSocket(): invalid value for header {name!r}: {field_value!r}")

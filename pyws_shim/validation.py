@@ -24,6 +24,7 @@ __all__ = [
     "check_special_host",
     "close_arguments",
     "constructor_arguments",
+    "is_token",
     "origin_of",
     "parse_url_with_ada",
     "protocol_list",
@@ -148,6 +149,11 @@ def origin_of(url: str) -> str:
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
+def is_token(value: str) -> bool:
+    """Whether ``value`` is an RFC 7230 token (a subprotocol, a header name)."""
+    return _TOKEN.fullmatch(value) is not None
+
+
 def protocol_list(protocols: object) -> list[str]:
     """The WebIDL conversion of ``protocols`` (``DOMString or
     sequence<DOMString>``) and step 8: "If protocols is a string, set
@@ -184,7 +190,7 @@ def subprotocols(protocols: object) -> list[str]:
     items = protocol_list(protocols)
     seen: set[str] = set()
     for item in items:
-        if _TOKEN.fullmatch(item) is None:
+        if not is_token(item):
             raise DOMException(
                 f"The subprotocol {item!r} is invalid: it must be an HTTP token.",
                 "SyntaxError",
