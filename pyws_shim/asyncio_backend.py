@@ -33,6 +33,7 @@ from websockets.uri import WebSocketURI
 from websockets.version import version as websockets_version
 
 from . import __version__
+from .backend import ABNORMAL_CLOSURE
 from .blob import Blob
 from .validation import parse_url_with_ada
 
@@ -47,7 +48,6 @@ logger = logging.getLogger("pyws_shim")
 USER_AGENT: Final = (
     f"Python/{platform.python_version()} pyws_shim/{__version__} websockets/{websockets_version}"
 )
-ABNORMAL_CLOSURE: Final = 1006
 INVALID_DATA: Final = 1007
 
 parse_url = parse_url_with_ada
@@ -343,10 +343,9 @@ class AsyncioConnection(asyncio.Protocol):
         self._open_timer = self._close_timer = None
         protocol = self._protocol
         # RFC 6455 7.1.5: the close code is that of the close frame received
-        # (1005 when it had none); "If _The WebSocket Connection is Closed_ and
-        # no Close control frame was received by the endpoint ... _The
-        # WebSocket Connection Close Code_ is considered to be 1006."
-        if self._failed or protocol.close_rcvd is None:
+        # (1005 when it had none), else ABNORMAL_CLOSURE. (When the connection
+        # failed, WebSocket._on_closed reports 1006 whatever came.)
+        if protocol.close_rcvd is None:
             code, reason, clean = ABNORMAL_CLOSURE, "", False
         else:
             code, reason = protocol.close_rcvd.code, protocol.close_rcvd.reason

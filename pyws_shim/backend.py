@@ -14,14 +14,19 @@ it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 if TYPE_CHECKING:
     from .blob import Blob
     from .options import ConnectOptions
     from .validation import URLParser
 
-__all__ = ["Backend", "Connection", "ConnectionEvents"]
+__all__ = ["ABNORMAL_CLOSURE", "Backend", "Connection", "ConnectionEvents"]
+
+# RFC 6455 7.1.5: "If _The WebSocket Connection is Closed_ and no Close control
+# frame was received by the endpoint ... _The WebSocket Connection Close Code_
+# is considered to be 1006."
+ABNORMAL_CLOSURE: Final = 1006
 
 
 class ConnectionEvents(Protocol):

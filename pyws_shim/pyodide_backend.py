@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 import js  # type: ignore[import-not-found]
 from pyodide.ffi import JsException, create_proxy, to_js  # type: ignore[import-not-found]
 
+from .backend import ABNORMAL_CLOSURE
 from .blob import Blob
 from .exceptions import DOMException
 from .validation import check_special_host
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PyodideConnection", "base_url", "connect", "is_in_node", "parse_url"]
 
-ABNORMAL_CLOSURE: Final = 1006
 _NATIVE_OPEN: Final = 1
 _EVENT_TYPES: Final = ("open", "message", "error", "close")
 
@@ -302,8 +302,6 @@ class PyodideConnection:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._failed:
-            code, reason, was_clean = ABNORMAL_CLOSURE, "", False
         self._socket._on_closed(code, reason, was_clean, self._failed, cause)
         self._loop.call_soon(self._release)
 

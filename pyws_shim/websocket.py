@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Final, Literal
 
 from . import validation
 from ._platform import load_backend
+from .backend import ABNORMAL_CLOSURE
 from .blob import Blob
 from .events import CloseEvent, Event, EventHandler, EventTarget, MessageEvent
 from .exceptions import ConnectionClosed, DOMException
@@ -221,6 +222,9 @@ class WebSocket(EventTarget):
         # not failed). Chromium and undici 6 skip this error; the shim does not.
         if not was_clean and self._ready_state != WebSocket.CLOSING:
             failed = True
+        if failed:
+            # A failed connection never received a close frame that counts.
+            code, reason, was_clean = ABNORMAL_CLOSURE, "", False
         self._ready_state = WebSocket.CLOSED  # 1. "Change the ready state to CLOSED (3)."
         self._failure_cause = cause
         # 2. "If the user agent was required to fail the WebSocket connection,
