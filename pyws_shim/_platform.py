@@ -7,14 +7,14 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .backend import Backend
+    from .backends import Backend
 
 __all__ = ["BACKENDS", "default_backend", "is_emscripten", "load_backend"]
 
-# Backend name -> module. Each module provides what pyws_shim.backend.Backend describes.
+# Backend name -> module. Each module provides what pyws_shim.backends.Backend describes.
 BACKENDS = {
-    "asyncio": "pyws_shim.asyncio_backend",
-    "pyodide": "pyws_shim.pyodide_backend",
+    "asyncio": "pyws_shim.backends.asyncio",
+    "pyodide": "pyws_shim.backends.pyodide",
 }
 
 
@@ -27,22 +27,32 @@ def default_backend() -> str:
     return "pyodide" if is_emscripten() else "asyncio"
 
 
-def load_backend(name: str | None) -> Backend:
-    """The backend module called ``name`` (``None``: the one for this platform)."""
-    if name is None:
-        name = default_backend()
+def load_backend(backend: object) -> Backend:
+    """The backend ``backend`` names (``None``: the one for this platform), or
+    ``backend`` itself when it is an object that provides
+    :class:`pyws_shim.backends.Backend`."""
+    from .backends import Backend
+
+    if backend is None:
+        backend = default_backend()
+    if not isinstance(backend, str):
+        if isinstance(backend, Backend):
+            return backend
+        raise TypeError(
+            f"WebSocket(): backend must be one of {sorted(BACKENDS)}, None, or an object "
+            f"providing pyws_shim.backends.Backend, not {type(backend).__name__}"
+        )
     try:
-        module_name = BACKENDS[name]
+        module_name = BACKENDS[backend]
     except KeyError:
         raise ValueError(
-            f"WebSocket(): backend must be one of {sorted(BACKENDS)} or None, not {name!r}"
+            f"WebSocket(): backend must be one of {sorted(BACKENDS)} or None, not {backend!r}"
         ) from None
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            raise NotImplementedError(
-                f"The {name!r} backend of pyws_shim is not available in this version"
-            ) from None
-        raise
+    if backend == "pyodide" and not is_emscripten():
+        raise ValueError(
+            "WebSocket(): backend='pyodide' runs only under Pyodide (sys.platform "
+            f"'emscripten'); this is {sys.platform!r}: use backend='asyncio' or None"
+        )
+    module = importlib.import_module(module_name)
+    assert isinstance(module, Backend)
     return module

@@ -1,31 +1,31 @@
 """The File API's ``Blob``: immutable bytes with a MIME type.
 
 A ``MessageEvent`` carries a Blob when ``binaryType`` is ``"blob"`` (the
-default), and ``send()`` accepts one. In CPython a Blob holds its bytes; the
-Pyodide backend may subclass it to hold a JavaScript Blob and read it lazily,
-which is why reading is asynchronous, as in the browser.
+default), and ``send()`` accepts one. Reading is asynchronous, as in the
+browser, because a Blob's bytes may live elsewhere: under Pyodide a received
+Blob is a :class:`~pyws_shim.backends.pyodide.JsBlob`, a subclass that holds
+the JavaScript Blob and reads it only when asked.
+
+For backends (and subclasses), besides the File API:
+
+- :meth:`Blob.from_bytes` makes a Blob over bytes without copying them;
+- :attr:`Blob.held_bytes` is the bytes when this Blob holds them in Python
+  (``None`` for a Blob whose bytes are elsewhere);
+- a subclass whose bytes live elsewhere sets ``held_bytes`` to ``None`` and
+  overrides :attr:`size`, :meth:`slice`, :meth:`_read` and :meth:`_concatenate`
+  (which the constructor calls when one of its parts is such a Blob).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from .webidl import usv_string
 
-__all__ = ["Blob", "ExternalBlobs"]
+__all__ = ["Blob"]
 
-
-class ExternalBlobs(Protocol):
-    """Blobs whose bytes live outside Python (under Pyodide: JavaScript
-    Blobs), installed by the backend that makes them as ``Blob.external``.
-    A Blob holding such a handle reads it only when asked."""
-
-    def size(self, handle: Any, /) -> int: ...
-    def type(self, handle: Any, /) -> str: ...
-    def slice(self, handle: Any, start: int, end: int, content_type: str, /) -> Any: ...
-    def concat(self, parts: Sequence[bytes | Any], content_type: str, /) -> Any: ...
-    async def read(self, handle: Any, /) -> bytes: ...
+Chunk = bytes | Any  # bytes, or a Blob whose bytes live elsewhere
 
 
 def _normalize_type(value: str) -> str:
@@ -38,6 +38,15 @@ def _normalize_type(value: str) -> str:
     return value.lower()
 
 
+def _index(name: str, value: object) -> int | None:
+    # WebIDL "long long" (clamped by the slice steps), or absent.
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"Blob.slice(): {name} must be an int or None, not {type(value).__name__}")
+    return value
+
+
 class Blob:
     """``Blob(parts=(), options=None)``
 
@@ -47,96 +56,59 @@ class Blob:
     (``"transparent"``, the default, or ``"native"``).
     """
 
-    __slots__ = ("_data", "_external", "_type")
+    __slots__ = ("_data", "_type")
+    _data: bytes | None
+    _type: str
 
-    # The backend whose Blobs may hold an external handle (None in CPython).
-    external: ExternalBlobs | None = None
-
-    def __init__(
-        self,
+    def __new__(
+        cls,
         parts: Iterable[bytes | bytearray | memoryview | str | Blob] = (),
         options: Mapping[str, Any] | None = None,
-    ) -> None:
-        if isinstance(parts, (str, bytes, bytearray, memoryview)) or not isinstance(
-            parts, Iterable
-        ):
-            raise TypeError(
-                "Blob(): parts must be an iterable of bytes-like, str or Blob "
-                f"objects, not {type(parts).__name__}"
-            )
-        options = {} if options is None else options
-        if not isinstance(options, Mapping):
-            raise TypeError(f"Blob(): options must be a mapping, not {type(options).__name__}")
-        endings = options.get("endings", "transparent")
-        if endings not in ("transparent", "native"):
-            raise TypeError(f"Blob(): endings must be 'transparent' or 'native', not {endings!r}")
-        chunks: list[bytes | Any] = []  # bytes, or external handles not read yet
-        for part in parts:
-            if isinstance(part, str):
-                text = usv_string(part)
-                if endings == "native":
-                    # "convert line endings to native": \r\n and \r become \n here.
-                    text = text.replace("\r\n", "\n").replace("\r", "\n")
-                chunks.append(text.encode("utf-8"))
-            elif isinstance(part, (bytes, bytearray, memoryview)):
-                chunks.append(bytes(part))
-            elif isinstance(part, Blob):
-                chunks.append(part._data if part._data is not None else part._external)
-            else:
-                raise TypeError(
-                    "Blob(): each part must be bytes, bytearray, memoryview, str or "
-                    f"Blob, not {type(part).__name__}"
-                )
-        content_type = options.get("type", "")
-        if not isinstance(content_type, str):
-            raise TypeError(f"Blob(): type must be a str, not {type(content_type).__name__}")
-        self._type: str = _normalize_type(content_type)
-        self._data: bytes | None
-        self._external: Any = None
-        if all(isinstance(chunk, bytes) for chunk in chunks):
-            self._data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        else:
-            assert Blob.external is not None
-            self._data = None
-            self._external = Blob.external.concat(chunks, self._type)
+    ) -> Blob:
+        chunks, content_type = _blob_parts(parts, options)
+        elsewhere = next((c for c in chunks if not isinstance(c, bytes)), None)
+        if elsewhere is not None:
+            # A part's bytes live elsewhere: its class joins the parts there.
+            blob: Blob = type(elsewhere)._concatenate(chunks, content_type)
+            return blob
+        return cls.from_bytes(chunks[0] if len(chunks) == 1 else b"".join(chunks), content_type)
+
+    # The backend-facing API.
 
     @classmethod
-    def _from_bytes(cls, data: bytes, content_type: str = "") -> Blob:
-        """A Blob over ``data`` without a copy (for received messages)."""
-        blob = cls.__new__(cls)
+    def from_bytes(cls, data: bytes, type: str = "") -> Blob:
+        """A Blob over ``data`` (not copied) with the MIME type ``type``
+        (already normalized)."""
+        blob = object.__new__(cls)
         blob._data = data
-        blob._external = None
-        blob._type = content_type
+        blob._type = type
         return blob
+
+    @property
+    def held_bytes(self) -> bytes | None:
+        """The bytes, when this Blob holds them in Python; else ``None``
+        (read them with ``await blob.bytes()``)."""
+        return self._data
 
     @classmethod
-    def _from_external(cls, handle: Any) -> Blob:
-        """A Blob over an external handle (see :class:`ExternalBlobs`)."""
-        assert Blob.external is not None
-        blob = cls.__new__(cls)
-        blob._data = None
-        blob._external = handle
-        blob._type = Blob.external.type(handle)
-        return blob
-
-    def _bytes(self) -> bytes:
-        """The bytes, synchronously: only for a Blob whose bytes are in Python."""
-        if self._data is None:
-            raise RuntimeError("this Blob's bytes are not in Python yet: await blob.bytes()")
-        return self._data
+    def _concatenate(cls, chunks: Sequence[Chunk], type: str) -> Blob:
+        """A Blob of ``chunks`` (bytes, or Blobs of this class), for a class
+        whose Blobs hold their bytes elsewhere."""
+        raise NotImplementedError
 
     async def _read(self) -> bytes:
-        if self._data is None:
-            assert Blob.external is not None
-            self._data = await Blob.external.read(self._external)
-        return self._data
+        """The bytes (a subclass reads them from where they live)."""
+        data = self._data
+        assert data is not None
+        return data
+
+    # The File API.
 
     @property
     def size(self) -> int:
-        if self._data is None:
-            assert Blob.external is not None
-            return Blob.external.size(self._external)
-        return len(self._data)
+        data = self._data
+        assert data is not None
+        return len(data)
 
     @property
     def type(self) -> str:
@@ -150,22 +122,28 @@ class Blob:
     ) -> Blob:
         """A new Blob with bytes ``start`` to ``end`` (negative counts from
         the end, as in the File API) and type ``contentType``."""
+        first, stop = _index("start", start), _index("end", end)
+        if contentType is not None and not isinstance(contentType, str):
+            raise TypeError(
+                f"Blob.slice(): contentType must be a str or None, not {type(contentType).__name__}"
+            )
         size = self.size
         # File API, slice() steps 3 and 4: relativeStart and relativeEnd.
         relative_start = (
-            0 if start is None else (max(size + start, 0) if start < 0 else min(start, size))
+            0 if first is None else (max(size + first, 0) if first < 0 else min(first, size))
         )
-        relative_end = size if end is None else (max(size + end, 0) if end < 0 else min(end, size))
+        relative_end = (
+            size if stop is None else (max(size + stop, 0) if stop < 0 else min(stop, size))
+        )
         span = max(relative_end - relative_start, 0)
         content_type = "" if contentType is None else _normalize_type(contentType)
-        if self._data is None:
-            assert Blob.external is not None
-            return Blob._from_external(
-                Blob.external.slice(
-                    self._external, relative_start, relative_start + span, content_type
-                )
-            )
-        return Blob._from_bytes(self._data[relative_start : relative_start + span], content_type)
+        return self._slice(relative_start, relative_start + span, content_type)
+
+    def _slice(self, start: int, end: int, content_type: str) -> Blob:
+        """Bytes ``start`` to ``end`` (already clamped), as a new Blob."""
+        data = self._data
+        assert data is not None
+        return Blob.from_bytes(data[start:end], content_type)
 
     async def arrayBuffer(self) -> bytes:
         """The bytes (an ArrayBuffer in JavaScript)."""
@@ -182,3 +160,42 @@ class Blob:
 
     def __repr__(self) -> str:
         return f"<Blob size={self.size} type={self.type!r}>"
+
+
+def _blob_parts(parts: object, options: object) -> tuple[list[Chunk], str]:
+    """The File API's "process blob parts" and the type option: the parts
+    as chunks (bytes, or Blobs held elsewhere) and the normalized type."""
+    if isinstance(parts, (str, bytes, bytearray, memoryview)) or not isinstance(parts, Iterable):
+        raise TypeError(
+            "Blob(): parts must be an iterable of bytes-like, str or Blob "
+            f"objects, not {type(parts).__name__}"
+        )
+    if options is None:
+        options = {}
+    if not isinstance(options, Mapping):
+        raise TypeError(f"Blob(): options must be a mapping, not {type(options).__name__}")
+    endings = options.get("endings", "transparent")
+    if endings not in ("transparent", "native"):
+        raise TypeError(f"Blob(): endings must be 'transparent' or 'native', not {endings!r}")
+    chunks: list[Chunk] = []
+    for part in parts:
+        if isinstance(part, str):
+            text = usv_string(part)
+            if endings == "native":
+                # "convert line endings to native": \r\n and \r become \n here.
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
+            chunks.append(text.encode("utf-8"))
+        elif isinstance(part, (bytes, bytearray, memoryview)):
+            chunks.append(bytes(part))
+        elif isinstance(part, Blob):
+            held = part.held_bytes
+            chunks.append(part if held is None else held)
+        else:
+            raise TypeError(
+                "Blob(): each part must be bytes, bytearray, memoryview, str or "
+                f"Blob, not {type(part).__name__}"
+            )
+    content_type = options.get("type", "")
+    if not isinstance(content_type, str):
+        raise TypeError(f"Blob(): type must be a str, not {type(content_type).__name__}")
+    return chunks or [b""], _normalize_type(content_type)

@@ -423,6 +423,10 @@ class EventTarget:
             # A new list: a dispatch in progress iterates over the old one.
             self._listeners[type] = [e for e in entries if e is not entry]
 
+    def _has_other_listener(self, type: str, callback: object) -> bool:
+        """Whether a listener other than ``callback`` is registered for ``type``."""
+        return any(entry.callback != callback for entry in self._listeners.get(type, ()))
+
     def dispatchEvent(self, event: Event) -> bool:
         """Dispatch ``event`` to this target's listeners now; return
         ``False`` if a listener canceled it, else ``True``."""
@@ -459,7 +463,12 @@ class EventTarget:
                         )
                         if inspect.iscoroutine(result):
                             _schedule(result, event)
-                    except Exception as exc:
+                    except (KeyboardInterrupt, SystemExit):
+                        # As from any asyncio callback: they stop the program.
+                        raise
+                    except BaseException as exc:
+                        # asyncio.CancelledError included: one listener's
+                        # exception never reaches the others or the backend.
                         _report_exception(event, exc)
                     finally:
                         event._in_passive_listener = False

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Final, Literal
 
 from . import validation
 from ._platform import load_backend
-from .backend import ABNORMAL_CLOSURE
+from .backends import Closure, ConnectionHandler, closing_outcome
 from .blob import Blob
 from .events import CloseEvent, Event, EventHandler, EventTarget, MessageEvent
 from .exceptions import ConnectionClosed, DOMException
@@ -34,7 +34,8 @@ class WebSocket(EventTarget):
     ``url`` is a ``ws:``, ``wss:``, ``http:`` or ``https:`` URL; ``protocols``
     one subprotocol or a sequence of them. The keyword-only options are
     those of :class:`~pyws_shim.options.ConnectOptions` (CPython only) and
-    ``backend`` (``"asyncio"`` or ``"pyodide"``; by default the one for this
+    ``backend`` (``"asyncio"``, ``"pyodide"``, or an object providing
+    :class:`pyws_shim.backends.Backend`; by default the one for this
     platform). In CPython it must be created while an asyncio event loop
     runs; its events are callbacks on that loop.
     """
@@ -61,7 +62,7 @@ class WebSocket(EventTarget):
         open_timeout: float | None = 30.0,
         close_timeout: float | None = 10.0,
         compression: str | None = "deflate",
-        backend: str | None = None,
+        backend: Any = None,
     ) -> None:
         super().__init__()
         runtime = load_backend(backend)
@@ -91,7 +92,7 @@ class WebSocket(EventTarget):
         self._failure_cause: BaseException | None = None
         self._messages: _MessageQueue | None = None
         # Step 11: "Run this step in parallel: establish a WebSocket connection".
-        self._connection = runtime.connect(self, self._url, protocol_list, options)
+        self._connection = runtime.connect(_Feedback(self), self._url, protocol_list, options)
 
     # The DOM attributes.
 
@@ -169,75 +170,6 @@ class WebSocket(EventTarget):
             # to CLOSING."
             self._connection.start_closing_handshake(code, reason)
 
-    # Feedback from the protocol (pyws_shim.backend.ConnectionEvents).
-
-    def _on_established(self, protocol: str, extensions: str) -> None:
-        # "When the WebSocket connection is established, the user agent must
-        # queue a task to run these steps:"
-        if self._ready_state != WebSocket.CONNECTING:
-            return  # close() already failed it.
-        self._ready_state = WebSocket.OPEN  # 1. "Change the ready state to OPEN."
-        self._extensions = extensions  # 2. "Change the extensions attribute's value"
-        self._protocol = protocol  # 3. "Change the protocol attribute's value"
-        self._opened = True
-        self._fire(Event("open"))  # 4. "Fire an event named open at the WebSocket object."
-
-    def _on_message(self, data: str | bytes | Blob) -> None:
-        # "When a WebSocket message has been received": "1. If ready state is
-        # not OPEN (1), then return."
-        if self._ready_state != WebSocket.OPEN:
-            return
-        # Step 2, dataForEvent: a string for text, and for binary data a Blob
-        # or an ArrayBuffer (bytes here) according to binaryType.
-        if isinstance(data, bytes) and self._binary_type == "blob":
-            data = Blob._from_bytes(data)
-        elif isinstance(data, Blob) and self._binary_type == "arraybuffer":
-            data = data._bytes()
-        # Step 3: "Fire an event named message ... with the origin attribute
-        # initialized to the serialization of the WebSocket object's url's origin".
-        self._fire(MessageEvent._trusted_message(data, self._origin))
-
-    def _on_closing_handshake_started(self) -> None:
-        # "When the WebSocket closing handshake is started, the user agent must
-        # queue a task to change the ready state to CLOSING (2)."
-        if self._ready_state == WebSocket.OPEN:
-            self._ready_state = WebSocket.CLOSING
-
-    def _on_closed(
-        self,
-        code: int,
-        reason: str,
-        was_clean: bool,
-        failed: bool,
-        cause: BaseException | None = None,
-    ) -> None:
-        # "When the WebSocket connection is closed, possibly cleanly, the user
-        # agent must queue a task to run the following substeps:"
-        if self._ready_state == WebSocket.CLOSED:
-            return
-        # RFC 6455 7.2.1: "If at any point the underlying transport layer
-        # connection is unexpectedly lost, the client MUST _Fail the WebSocket
-        # Connection_." Unexpectedly: before either side started the closing
-        # handshake (a server that never answers our close frame is dropped,
-        # not failed). Chromium and undici 6 skip this error; the shim does not.
-        if not was_clean and self._ready_state != WebSocket.CLOSING:
-            failed = True
-        if failed:
-            # A failed connection never received a close frame that counts.
-            code, reason, was_clean = ABNORMAL_CLOSURE, "", False
-        self._ready_state = WebSocket.CLOSED  # 1. "Change the ready state to CLOSED (3)."
-        self._failure_cause = cause
-        # 2. "If the user agent was required to fail the WebSocket connection,
-        # or if the WebSocket connection was closed after being flagged as
-        # full, fire an event named error at the WebSocket object."
-        if failed:
-            self._fire(Event("error"))
-        # 3. "Fire an event named close at the WebSocket object, using
-        # CloseEvent, with wasClean, code and reason."
-        event = CloseEvent("close", wasClean=was_clean, code=code, reason=reason)
-        self._close_event = event
-        self._fire(event)
-
     # Beyond the DOM: awaiting, async with, async for. Each is built on the
     # events above (trusted ones only), so it behaves the same in every runtime.
 
@@ -312,7 +244,7 @@ class WebSocket(EventTarget):
     def __aiter__(self) -> WebSocket:
         """Iterate over the ``data`` of incoming messages (from the first
         ``async with`` or ``async for`` on)."""
-        self._message_queue()
+        self._message_queue().iterating = True
         return self
 
     async def __anext__(self) -> str | bytes | Blob:
@@ -320,6 +252,7 @@ class WebSocket(EventTarget):
         closes cleanly and raises :class:`~pyws_shim.ConnectionClosed` when it
         does not."""
         queue = self._message_queue()
+        queue.iterating = True  # anext(ws) need not call __aiter__ first
         while not queue.items:
             if queue.close_event is not None:
                 if queue.close_event.wasClean:
@@ -341,23 +274,107 @@ class WebSocket(EventTarget):
         return f"<WebSocket url={self._url!r} readyState={_STATE_NAMES[self._ready_state]}>"
 
 
+class _Feedback(ConnectionHandler):
+    """The standard's "feedback from the protocol" for one ``WebSocket``: what
+    its backend reports (:class:`pyws_shim.backends.ConnectionHandler`), turned
+    into the socket's state and its events. Kept apart from the socket so
+    that the DOM surface has no backend-facing methods."""
+
+    __slots__ = ("_ws",)
+
+    def __init__(self, ws: WebSocket) -> None:
+        self._ws = ws
+
+    def connection_established(self, protocol: str, extensions: str) -> None:
+        # "When the WebSocket connection is established, the user agent must
+        # queue a task to run these steps:"
+        ws = self._ws
+        if ws._ready_state != WebSocket.CONNECTING:
+            return  # close() already failed it.
+        ws._ready_state = WebSocket.OPEN  # 1. "Change the ready state to OPEN."
+        ws._extensions = extensions  # 2. "Change the extensions attribute's value"
+        ws._protocol = protocol  # 3. "Change the protocol attribute's value"
+        ws._opened = True
+        ws._fire(Event("open"))  # 4. "Fire an event named open at the WebSocket object."
+
+    def message_received(self, data: str | bytes | Blob) -> None:
+        # "When a WebSocket message has been received": "1. If ready state is
+        # not OPEN (1), then return."
+        ws = self._ws
+        if ws._ready_state != WebSocket.OPEN:
+            return
+        # Step 2, dataForEvent: a string for text, and for binary data a Blob
+        # or an ArrayBuffer (bytes here) according to binaryType. A backend
+        # gives a Blob only while binaryType is "blob" (it follows
+        # binary_type_changed at once).
+        if ws._binary_type == "blob" and type(data) is bytes:
+            data = Blob.from_bytes(data)
+        # Step 3: "Fire an event named message ... with the origin attribute
+        # initialized to the serialization of the WebSocket object's url's origin".
+        ws._fire(MessageEvent._trusted_message(data, ws._origin))
+
+    def closing_handshake_started(self) -> None:
+        # "When the WebSocket closing handshake is started, the user agent must
+        # queue a task to change the ready state to CLOSING (2)."
+        ws = self._ws
+        if ws._ready_state == WebSocket.OPEN:
+            ws._ready_state = WebSocket.CLOSING
+
+    def connection_closed(self, closure: Closure) -> None:
+        # "When the WebSocket connection is closed, possibly cleanly, the user
+        # agent must queue a task to run the following substeps:"
+        ws = self._ws
+        if ws._ready_state == WebSocket.CLOSED:
+            return
+        outcome = closing_outcome(closure, closing=ws._ready_state == WebSocket.CLOSING)
+        ws._ready_state = WebSocket.CLOSED  # 1. "Change the ready state to CLOSED (3)."
+        ws._failure_cause = closure.cause
+        # 2. "If the user agent was required to fail the WebSocket connection,
+        # or if the WebSocket connection was closed after being flagged as
+        # full, fire an event named error at the WebSocket object."
+        if outcome.error:
+            ws._fire(Event("error"))
+        # 3. "Fire an event named close at the WebSocket object, using
+        # CloseEvent, with wasClean, code and reason."
+        event = CloseEvent(
+            "close", wasClean=outcome.was_clean, code=outcome.code, reason=outcome.reason
+        )
+        ws._close_event = event
+        ws._fire(event)
+
+    def pong_received(self, data: bytes) -> None:
+        pass  # the DOM has no ping; pyws_shim.client interposes here
+
+
 class _MessageQueue:
     """The messages kept for ``async for``: a ``message`` and a ``close``
-    listener on the socket, and the tasks waiting for them."""
+    listener on the socket, and the tasks waiting for them.
+
+    From ``async with`` (or the first ``async for``) on, every message is
+    kept until ``async for`` reads it, with one exception that keeps memory
+    bounded: while no ``async for`` has started, a message that a listener of
+    the user's own (``onmessage`` or ``addEventListener``) receives is not
+    kept, since nothing may ever iterate.
+    """
 
     def __init__(self, socket: WebSocket) -> None:
         self.items: deque[str | bytes | Blob] = deque()
         self.close_event: CloseEvent | None = socket._close_event
+        self.iterating = False
+        self._socket = socket
         self._waiters: list[asyncio.Future[None]] = []
         if self.close_event is None:
             socket.addEventListener("message", self._on_message)
             socket.addEventListener("close", self._on_close)
 
     def _on_message(self, event: Event) -> None:
-        if event.isTrusted and self.close_event is None:
-            assert isinstance(event, MessageEvent)
-            self.items.append(event.data)
-            self._wake()
+        if not event.isTrusted or self.close_event is not None:
+            return
+        if not self.iterating and self._socket._has_other_listener("message", self._on_message):
+            return
+        assert isinstance(event, MessageEvent)
+        self.items.append(event.data)
+        self._wake()
 
     def _on_close(self, event: Event) -> None:
         if event.isTrusted:

@@ -45,7 +45,7 @@ def check_worker() -> dict[str, Any]:
     import js  # type: ignore[import-not-found]
     from scenarios import current_runtime
 
-    from pyws_shim import pyodide_backend
+    from pyws_shim.backends import pyodide as pyodide_backend
 
     facts: dict[str, Any] = {"has_document": hasattr(js, "document")}
     result: dict[str, Any] = {"type": "worker-check", "facts": facts}

@@ -4,7 +4,7 @@ Under Pyodide (in a browser page, a web worker or Node.js) a ``WebSocket``
 wraps the JavaScript runtime's own. This module only moves bytes and events
 between the two: every rule of the standard stays in the shared modules, and
 the places where a native socket departs from the standard are evened out
-here, each next to the evidence (``RUNTIMES.md``):
+here, each next to the evidence (the repository's ``RUNTIMES.md``):
 
 - events fired synchronously inside ``close()`` (Node) are queued, so no
   event is ever dispatched inside the call that caused it;
@@ -21,8 +21,8 @@ here, each next to the evidence (``RUNTIMES.md``):
 One proxy per event type forwards the native events; all four are destroyed
 when the socket closes, and nothing is created per message. Binary data is
 copied once each way (``to_js`` to send, ``to_bytes`` to receive); with
-``binaryType`` "blob" a message's ``Blob`` holds the JavaScript Blob and
-reads it only when asked.
+``binaryType`` "blob" a message's data is a :class:`JsBlob`, which holds the
+JavaScript Blob and reads it only when asked.
 """
 
 from __future__ import annotations
@@ -35,16 +35,17 @@ from typing import TYPE_CHECKING, Any, Final
 import js  # type: ignore[import-not-found]
 from pyodide.ffi import JsException, create_proxy, to_js  # type: ignore[import-not-found]
 
-from .backend import ABNORMAL_CLOSURE
-from .blob import Blob
-from .exceptions import DOMException
-from .validation import check_special_host
+from ..blob import Blob, Chunk
+from ..exceptions import DOMException
+from ..validation import check_special_host
+from . import ABNORMAL_CLOSURE, CloseFrame, Closure
 
 if TYPE_CHECKING:
-    from .backend import ConnectionEvents
-    from .options import ConnectOptions
+    from ..options import ConnectOptions
+    from . import ConnectionHandler
 
-__all__ = ["PyodideConnection", "base_url", "connect", "is_in_node", "parse_url"]
+__all__ = ["JsBlob", "PyodideConnection", "base_url", "connect", "is_in_node", "parse_url"]
+
 
 _NATIVE_OPEN: Final = 1
 _EVENT_TYPES: Final = ("open", "message", "error", "close")
@@ -89,36 +90,55 @@ def parse_url(url: str, base: str | None, /) -> str:
 # Blobs held in JavaScript.
 
 
-class _JsBlobs:
-    """``Blob.external`` under Pyodide: a handle is a JavaScript Blob."""
+class JsBlob(Blob):
+    """A :class:`~pyws_shim.Blob` that holds a JavaScript Blob (a received
+    message's data while ``binaryType`` is "blob") and reads it only when
+    asked, as ``await blob.bytes()`` does in the browser."""
 
-    def size(self, handle: Any, /) -> int:
-        return int(handle.size)
+    __slots__ = ("_handle",)
+    _handle: Any
 
-    def type(self, handle: Any, /) -> str:
-        return str(handle.type)
+    @classmethod
+    def from_handle(cls, handle: Any) -> JsBlob:
+        blob = object.__new__(cls)
+        blob._data = None
+        blob._type = str(handle.type)
+        blob._handle = handle
+        return blob
 
-    def slice(self, handle: Any, start: int, end: int, content_type: str, /) -> Any:
-        return handle.slice(start, end, content_type)
+    @property
+    def handle(self) -> Any:
+        """The JavaScript Blob."""
+        return self._handle
 
-    def concat(self, parts: Sequence[bytes | Any], content_type: str, /) -> Any:
+    @classmethod
+    def _concatenate(cls, chunks: Sequence[Chunk], type: str) -> JsBlob:
         js_parts = js.Array.new()
-        for part in parts:
-            js_parts.push(to_js(part) if isinstance(part, bytes) else part)
-        return js.Blob.new(
-            js_parts, to_js({"type": content_type}, dict_converter=js.Object.fromEntries)
-        )
+        for chunk in chunks:
+            js_parts.push(to_js(chunk) if isinstance(chunk, bytes) else chunk.handle)
+        options = to_js({"type": type}, dict_converter=js.Object.fromEntries)
+        return cls.from_handle(js.Blob.new(js_parts, options))
 
-    async def read(self, handle: Any, /) -> bytes:
-        buffer = await handle.arrayBuffer()
-        return bytes(buffer.to_bytes())
+    async def _read(self) -> bytes:
+        if self._data is None:
+            buffer = await self._handle.arrayBuffer()
+            self._data = bytes(buffer.to_bytes())
+        return self._data
 
+    @property
+    def held_bytes(self) -> None:
+        return None  # even once read: sending passes the JavaScript Blob itself
 
-Blob.external = _JsBlobs()
+    @property
+    def size(self) -> int:
+        return int(self._handle.size)
+
+    def _slice(self, start: int, end: int, content_type: str) -> JsBlob:
+        return JsBlob.from_handle(self._handle.slice(start, end, content_type))
 
 
 def connect(
-    socket: ConnectionEvents,
+    handler: ConnectionHandler,
     url: str,
     protocols: list[str],
     options: ConnectOptions,
@@ -134,7 +154,7 @@ def connect(
             RuntimeWarning,
             stacklevel=3,
         )
-    return PyodideConnection(socket, url, protocols, options)
+    return PyodideConnection(handler, url, protocols, options)
 
 
 class PyodideConnection:
@@ -142,12 +162,12 @@ class PyodideConnection:
 
     def __init__(
         self,
-        socket: ConnectionEvents,
+        handler: ConnectionHandler,
         url: str,
         protocols: list[str],
         options: ConnectOptions,
     ) -> None:
-        self._socket = socket
+        self._handler = handler
         self._options = options
         self._loop = asyncio.get_event_loop()
         try:
@@ -201,11 +221,10 @@ class PyodideConnection:
             return False  # the closing handshake has started
         if isinstance(data, str):
             native.send(data)
+        elif isinstance(data, JsBlob):
+            native.send(data.handle)
         elif isinstance(data, Blob):
-            if data._data is None:
-                native.send(data._external)
-            else:
-                native.send(to_js(data._data))
+            native.send(to_js(data.held_bytes))
         else:
             native.send(to_js(data))  # one copy, into a Uint8Array
         return True
@@ -223,23 +242,41 @@ class PyodideConnection:
         self._failed = True
         self._call(self._native.close)
 
+    # Beyond the DOM: what no runtime's WebSocket offers a wrapper.
+
+    can_ping = False
+    can_pause_reading = False
+
+    def ping(self, data: bytes) -> bool:
+        raise NotImplementedError(
+            "ping: the runtime's WebSocket sends no pings and offers no way to send one"
+        )
+
+    def pause_reading(self) -> None:
+        raise NotImplementedError(
+            "pause_reading: the runtime's WebSocket delivers every message; "
+            "a wrapper cannot hold them back"
+        )
+
+    resume_reading = pause_reading
+
     def _open_timed_out(self) -> None:
         self._timer = None
         if not self._opened and not self._reported:
             self.fail()
             timeout = self._options.open_timeout
             self._report_closed(
-                ABNORMAL_CLOSURE,
-                "",
-                False,
-                TimeoutError(f"the opening handshake took more than {timeout} s"),
+                Closure(
+                    failed=True,
+                    cause=TimeoutError(f"the opening handshake took more than {timeout} s"),
+                )
             )
 
     def _close_timed_out(self) -> None:
         # The server did not finish the closing handshake in time: the
         # connection is over for the page, whatever the native socket does.
         self._timer = None
-        self._report_closed(ABNORMAL_CLOSURE, "", False)
+        self._report_closed(Closure())
 
     # Native events, forwarded.
 
@@ -262,23 +299,25 @@ class PyodideConnection:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._forward(self._socket._on_established, str(native.protocol), str(native.extensions))
+        self._forward(
+            self._handler.connection_established, str(native.protocol), str(native.extensions)
+        )
 
     def _native_message(self, event: Any) -> None:
         data = event.data
         if isinstance(data, str):
             message: str | bytes | Blob = data
         elif hasattr(data, "arrayBuffer"):  # a JavaScript Blob
-            message = Blob._from_external(data)
+            message = JsBlob.from_handle(data)
         else:  # an ArrayBuffer
             message = bytes(data.to_bytes())
-        self._forward(self._socket._on_message, message)
+        self._forward(self._handler.message_received, message)
 
     def _native_error(self, event: Any) -> None:
         if self._closing:
             # Undici 7 fires error for every unclean close, including a server
             # that never answered our close frame: not a failure (see
-            # WebSocket._on_closed, which decides that for every runtime).
+            # pyws_shim.backends.closing_outcome, which decides it for every runtime).
             return
         # The runtime had to fail the connection: the close event says 1006.
         self._failed = True
@@ -287,22 +326,25 @@ class PyodideConnection:
             # (Node 22) fires error and never close after a refused
             # connection or handshake; the other runtimes' close finds the
             # socket already reported.
-            self._forward(self._report_closed, ABNORMAL_CLOSURE, "", False)
+            self._forward(self._report_closed, Closure(failed=True))
 
     def _native_close(self, event: Any) -> None:
-        code, reason, clean = int(event.code), str(event.reason), bool(event.wasClean)
-        self._forward(self._report_closed, code, reason, clean)
+        code = int(event.code)
+        # The native close event says 1006 when no close frame came.
+        received = None if code == ABNORMAL_CLOSURE else CloseFrame(code, str(event.reason))
+        self._forward(
+            self._report_closed,
+            Closure(received=received, clean=bool(event.wasClean), failed=self._failed),
+        )
 
-    def _report_closed(
-        self, code: int, reason: str, was_clean: bool, cause: BaseException | None = None
-    ) -> None:
+    def _report_closed(self, closure: Closure) -> None:
         if self._reported:
             return
         self._reported = True
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._socket._on_closed(code, reason, was_clean, self._failed, cause)
+        self._handler.connection_closed(closure)
         self._loop.call_soon(self._release)
 
     def _release(self) -> None:

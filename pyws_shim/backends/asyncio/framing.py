@@ -1,0 +1,93 @@
+"""RFC 6455 section 5.2, "Base Framing Protocol", for plain data frames.
+
+The receive path reads frame headers here and leaves everything unusual to
+the websockets sans-I/O core (see :mod:`.receiver`); the send path frames
+text and binary messages here, masked as RFC 6455 5.3 requires. Control
+frames (close, ping, pong) are framed by the core.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Final
+
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - websockets built without its C extension
+    from websockets.utils import apply_mask
+
+__all__ = [
+    "BINARY",
+    "CONTINUATION",
+    "FIN",
+    "LARGE_FRAME",
+    "MASK_BIT",
+    "RSV1",
+    "RSV_BITS",
+    "TEXT",
+    "MaskSource",
+    "apply_mask",
+    "frame_header",
+]
+
+# RFC 6455 5.2: "FIN: 1 bit", "RSV1, RSV2, RSV3: 1 bit each", "Opcode: 4 bits".
+FIN: Final = 0x80
+RSV1: Final = 0x40
+RSV_BITS: Final = 0x70
+OPCODE_BITS: Final = 0x0F
+# "Mask: 1 bit", "Payload length: 7 bits, 7+16 bits, or 7+64 bits".
+MASK_BIT: Final = 0x80
+LENGTH_BITS: Final = 0x7F
+# "%x0 denotes a continuation frame", "%x1 denotes a text frame", "%x2 denotes
+# a binary frame"; %x8 and up are control frames.
+CONTINUATION: Final = 0x0
+TEXT: Final = 0x1
+BINARY: Final = 0x2
+FIRST_CONTROL: Final = 0x8
+
+# Frames this long and longer are written as a header and a payload, not joined.
+LARGE_FRAME: Final = 64 * 1024
+
+_POOL_SIZE: Final = 4096
+
+
+class MaskSource:
+    """Masking keys, drawn from the operating system's CSPRNG in blocks.
+
+    RFC 6455 5.3: "The masking key is a 32-bit value chosen at random by the
+    client. When preparing a masked frame, the client MUST pick a fresh
+    masking key from the set of allowed 32-bit values. The masking key needs
+    to be unpredictable; thus, the masking key MUST be derived from a strong
+    source of entropy". One ``os.urandom`` call serves 1,024 frames.
+    """
+
+    __slots__ = ("_offset", "_pool")
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._offset = _POOL_SIZE
+
+    def next(self) -> bytes:
+        offset = self._offset
+        if offset >= _POOL_SIZE:
+            self._pool = os.urandom(_POOL_SIZE)
+            offset = 0
+        self._offset = offset + 4
+        return self._pool[offset : offset + 4]
+
+
+def frame_header(head1: int, length: int, mask: bytes) -> bytes:
+    """The header of a masked frame: the first byte ``head1`` (FIN, RSV and
+    opcode), the payload length in its shortest form, and the masking key.
+
+    RFC 6455 5.2: "Payload length: ... If 0-125, that is the payload length.
+    If 126, the following 2 bytes interpreted as a 16-bit unsigned integer
+    are the payload length. If 127, the following 8 bytes interpreted as a
+    64-bit unsigned integer ... are the payload length. ... the minimal
+    number of bytes MUST be used to encode the length".
+    """
+    if length < 126:
+        return bytes((head1, MASK_BIT | length)) + mask
+    if length < 0x10000:
+        return bytes((head1, MASK_BIT | 126)) + length.to_bytes(2, "big") + mask
+    return bytes((head1, MASK_BIT | 127)) + length.to_bytes(8, "big") + mask
