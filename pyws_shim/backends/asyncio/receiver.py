@@ -34,7 +34,12 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 from .assembly import MessageAssembler
-from .framing import BINARY, CONTINUATION, FIN, MASK_BIT, RSV_BITS, TEXT
+from .framing import CONTINUATION, FIN, MASK_BIT, RSV_BITS, TEXT
+
+_FIRST_CONTROL: Final = 0x8
+# RFC 6455 5.2: "%x3-7 are reserved for further non-control frames", "%xB-F
+# are reserved for further control frames".
+_RESERVED_OPCODES: Final = frozenset({*range(0x3, 0x8), *range(0xB, 0x10)})
 
 if TYPE_CHECKING:
     from websockets.client import ClientProtocol
@@ -97,6 +102,7 @@ class Receiver:
         "_big",
         "_big_filled",
         "_deflate",
+        "_failed",
         "_fast",
         "_handler",
         "_max_size",
@@ -123,6 +129,7 @@ class Receiver:
         self._assembler = MessageAssembler()
         # Whether frames are parsed here; else the core takes every byte.
         self._fast = True
+        self._failed = False  # whether the connection failed (reported once)
         self._pending = b""  # the start of a frame, kept from the last read
         self._scratch_filled = 0
         self._big: memoryview | None = None  # a big frame's own buffer
@@ -190,27 +197,33 @@ class Receiver:
                 header_length = 10
             opcode = head1 & 0x0F
             total = header_length + length
-            if opcode > BINARY or head2 & MASK_BIT:
-                if opcode >= 8 and length < 126 and not (head2 & MASK_BIT):
-                    # A control frame: the core's, once it is complete.
-                    if available < total:
-                        break
-                    pos += total
-                    self._control(bytes(view[pos - total : pos]))
-                    continue
-                # RFC 6455 5.2: "If an unknown opcode is received, the receiving
-                # endpoint MUST _Fail the WebSocket Connection_"; 5.1: "The client
-                # MUST close a connection if it detects a masked frame". The
-                # core applies them, and the other rules of control frames.
+            if head2 & MASK_BIT or opcode in _RESERVED_OPCODES:
+                # RFC 6455 5.1: "The client MUST close a connection if it
+                # detects a masked frame"; 5.2: "If an unknown opcode is
+                # received, the receiving endpoint MUST _Fail the WebSocket
+                # Connection_". The core applies both, before anything else.
                 self._to_core(view[pos:end])
                 return
-            # A data frame. Its size, before reading it: the core's limit,
+            # Then the size, before reading the payload: the core's limit,
             # counted across the fragments of a message (websockets'
             # max_size, which browsers do not have).
             allowance = self._allowance()
             if allowance is not None and length > allowance:
                 self._fail(MESSAGE_TOO_BIG, self._too_big(length, allowance))
                 return
+            if opcode >= _FIRST_CONTROL:
+                if length > 125 or not head1 & FIN or head1 & RSV_BITS:
+                    # 5.5: "All control frames MUST have a payload length of
+                    # 125 bytes or less and MUST NOT be fragmented." The core
+                    # applies it, and the rule on reserved bits.
+                    self._to_core(view[pos:end])
+                    return
+                # A control frame: the core's, once it is complete.
+                if available < total:
+                    break
+                pos += total
+                self._control(bytes(view[pos - total : pos]))
+                continue
             if available < total:
                 if total > BIG_FRAME:
                     # The socket fills the rest of this frame's own buffer directly.
@@ -334,17 +347,19 @@ class Receiver:
                 self._handler.pong_received(bytes(event.data))
             # PING: the core queued the pong already.
         exc = protocol.parser_exc
-        if exc is not None and not isinstance(exc, EOFError):
+        if exc is not None and not isinstance(exc, EOFError) and not self._failed:
             # A protocol error, a message too big, a close frame with an
             # invalid code or reason: the core failed the connection (and
             # queued its close frame).
             self._fast = False
+            self._failed = True
             self._assembler.discard()
             self._owner.fail_connection(exc)
 
     def _fail(self, code: int, exc: BaseException, reason: str | None = None) -> None:
         """RFC 6455 7.1.7, "Fail the WebSocket Connection", for a rule applied here."""
         self._fast = False
+        self._failed = True
         self._pending = b""
         self._big = None
         self._assembler.discard()

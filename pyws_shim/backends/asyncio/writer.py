@@ -66,7 +66,6 @@ class WriteBuffer:
     transport, :meth:`transmitted` left it for the socket."""
 
     __slots__ = (
-        "_boundary",
         "_buffered",
         "_fresh",
         "_handed",
@@ -93,10 +92,9 @@ class WriteBuffer:
         # their bytes of application data), oldest first.
         self._in_flight: deque[tuple[int, int]] = deque()
         self._buffered = 0  # bufferedAmount
-        # Whether this turn of the loop has settled the accounting already,
-        # and the wire offset of what was queued before this turn.
+        # Whether this turn of the loop has settled the accounting already
+        # (settling happens before the turn's own messages are queued).
         self._fresh = False
-        self._boundary = 0
 
     # The transport.
 
@@ -215,17 +213,25 @@ class WriteBuffer:
         # transmitted, and come back at the next turn for the combined writes.
         if not self._fresh:
             self._fresh = True
-            self._boundary = self.queued
             self._settle()
             self._loop.call_soon(self._next_turn)
 
     def _settle(self) -> None:
-        limit = min(self.transmitted(), self._boundary)
+        limit = self.transmitted()
         in_flight = self._in_flight
         while in_flight and in_flight[0][0] <= limit:
             self._buffered -= in_flight.popleft()[1]
 
     def _next_turn(self) -> None:
-        self._fresh = False
         self._wrote_this_turn = False
+        if not self._pending or self._paused:
+            self._fresh = False
+            return
+        # Hand over what waited, as part of this turn: what that transmits
+        # counts as transmitted from the next turn on.
+        self._settle()
         self.flush()
+        self._loop.call_soon(self._expire)
+
+    def _expire(self) -> None:
+        self._fresh = False
