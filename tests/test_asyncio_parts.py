@@ -163,6 +163,24 @@ def test_the_first_write_of_a_turn_goes_at_once_the_rest_joined(
     assert transport.writes == [b"1", b"23", b"4"]
 
 
+def test_writes_after_a_deferred_flush_are_not_forgotten(loop: asyncio.AbstractEventLoop) -> None:
+    """A write later in the turn that handed over the deferred writes waits
+    for the next turn, and goes then, even if nothing else is ever written."""
+    writer, transport = writer_on(loop)
+    writer.write(b"1", 1)
+    writer.write(b"2", 1)  # deferred to the next turn
+
+    def later_in_the_next_turn() -> None:
+        assert transport.writes == [b"1", b"2"]
+        writer.write(b"3", 1)
+        writer.write(b"4", 1)
+
+    loop.call_soon(later_in_the_next_turn)
+    for _ in range(3):
+        next_turn(loop)
+    assert transport.writes == [b"1", b"2", b"34"]
+
+
 def test_large_frames_are_not_joined(loop: asyncio.AbstractEventLoop) -> None:
     writer, transport = writer_on(loop)
     big = b"x" * LARGE_FRAME

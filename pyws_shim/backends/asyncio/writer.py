@@ -223,15 +223,14 @@ class WriteBuffer:
             self._buffered -= in_flight.popleft()[1]
 
     def _next_turn(self) -> None:
-        self._wrote_this_turn = False
         if not self._pending or self._paused:
             self._fresh = False
+            self._wrote_this_turn = False
             return
-        # Hand over what waited, as part of this turn: what that transmits
-        # counts as transmitted from the next turn on.
+        # Hand over what waited, as this turn's write: what it transmits
+        # counts as transmitted from the next turn on, and what is written
+        # later in this turn waits for the next one.
         self._settle()
         self.flush()
-        self._loop.call_soon(self._expire)
-
-    def _expire(self) -> None:
-        self._fresh = False
+        self._wrote_this_turn = True
+        self._loop.call_soon(self._next_turn)
