@@ -138,7 +138,9 @@ class WebSocket(EventTarget):
     def send(self, data: str | bytes | bytearray | memoryview | Blob) -> None:
         """Send ``data``: a ``str`` as a text message, bytes-like or a
         ``Blob`` as a binary message."""
-        payload = validation.send_payload(data)
+        # WebIDL converts the argument; ASCII text is already a USVString (the
+        # first case of validation.send_payload, taken here without a call).
+        payload = data if type(data) is str and data.isascii() else validation.send_payload(data)
         # send() step 1: "If this's ready state is CONNECTING, then throw an
         # InvalidStateError."
         if self._ready_state == WebSocket.CONNECTING:
@@ -311,7 +313,7 @@ class _Feedback(ConnectionHandler):
             data = Blob.from_bytes(data)
         # Step 3: "Fire an event named message ... with the origin attribute
         # initialized to the serialization of the WebSocket object's url's origin".
-        ws._fire(MessageEvent._trusted_message(data, ws._origin))
+        ws._fire_message(data, ws._origin)
 
     def closing_handshake_started(self) -> None:
         # "When the WebSocket closing handshake is started, the user agent must

@@ -42,7 +42,18 @@ from websockets.version import version as websockets_version
 from ... import __version__
 from ...blob import Blob
 from .. import CloseFrame, Closure
-from .framing import BINARY, FIN, LARGE_FRAME, RSV1, TEXT, MaskSource, apply_mask, frame_header
+from .framing import (
+    BINARY,
+    FIN,
+    LARGE_FRAME,
+    MASK_POOL_SIZE,
+    RSV1,
+    SHORT_HEADERS,
+    TEXT,
+    apply_mask,
+    frame_header,
+    urandom,
+)
 from .handshake import ResponseHeadTooLarge, handshake_head, response_head_length
 from .receiver import INTERNAL_ERROR, Receiver, scratch_buffer
 from .writer import WriteBuffer
@@ -118,7 +129,11 @@ class AsyncioConnection(asyncio.BufferedProtocol):
         )
         self._transport: asyncio.Transport | None = None
         self._writer = WriteBuffer(loop)
-        self._masks = MaskSource()
+        self._masks = b""  # masking keys (see framing.MASK_POOL_SIZE)
+        self._mask_offset = MASK_POOL_SIZE
+        # Whether data frames may be sent: open, and the closing handshake not
+        # started (the core's state, kept here for send(), which runs per message).
+        self._sendable = False
         self._receiver: Receiver | None = None
         self._deflate = None  # the negotiated permessage-deflate, once open
         # The opening handshake's response until its head is complete.
@@ -263,6 +278,7 @@ class AsyncioConnection(asyncio.BufferedProtocol):
             self._open_timer = None
         protocol = self._protocol
         self._deflate = protocol.extensions[0] if protocol.extensions else None  # type: ignore[assignment]
+        self._sendable = True
         self._receiver = Receiver(protocol, self._handler, self, self._options.max_size)
         extensions = ", ".join(response.headers.get_all("Sec-WebSocket-Extensions"))
         self._handler.connection_established(protocol.subprotocol or "", extensions)
@@ -298,6 +314,7 @@ class AsyncioConnection(asyncio.BufferedProtocol):
         # Returning None closes the transport; connection_lost() follows.
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._sendable = False
         self._writer.detach(drained=exc is None and not self._aborted)
         if exc is not None and self._cause is None and not self._reported:
             self._cause = exc  # a reset, or a TLS failure
@@ -331,9 +348,11 @@ class AsyncioConnection(asyncio.BufferedProtocol):
     def close_frame_received(self) -> None:
         # The server started (or finished) the closing handshake: it should
         # now close the TCP connection.
+        self._sendable = False
         self._arm_close_timer()
 
     def fail_connection(self, cause: BaseException) -> None:
+        self._sendable = False
         self._fail_with(cause)
         self._close_transport()
 
@@ -341,6 +360,7 @@ class AsyncioConnection(asyncio.BufferedProtocol):
         # A bug of ours, never an exception in the event loop: fail the
         # connection as the core does ("1011 ... an unexpected condition").
         logger.error("pyws_shim: internal error on %r", self._url, exc_info=exc)
+        self._sendable = False
         if self._protocol.state is State.OPEN:
             self._protocol.fail(INTERNAL_ERROR)
             self.write_protocol_output()
@@ -352,6 +372,7 @@ class AsyncioConnection(asyncio.BufferedProtocol):
     def start_closing_handshake(self, code: int | None, reason: str) -> None:
         # The server's close frame may have been processed already; then the
         # core echoed it and the handshake is under way.
+        self._sendable = False
         if self._protocol.state is State.OPEN:
             self._protocol.send_close(code, reason)
             self.write_protocol_output()
@@ -420,6 +441,7 @@ class AsyncioConnection(asyncio.BufferedProtocol):
 
     def _going_away(self) -> None:
         """The event loop shuts down: close with 1001, as a page that unloads does."""
+        self._sendable = False
         if self._protocol.state is State.OPEN:
             self._protocol.send_close(GOING_AWAY, "")
             self.write_protocol_output()
@@ -458,8 +480,8 @@ class AsyncioConnection(asyncio.BufferedProtocol):
         pass  # the shared WebSocket converts each message as it dispatches it
 
     def send(self, data: str | bytes | memoryview | Blob) -> bool:
-        if self._protocol.state is not State.OPEN:
-            return False  # the server started the closing handshake
+        if not self._sendable:
+            return False  # the closing handshake has started
         payload: bytes | memoryview
         if type(data) is str:
             payload = data.encode()
@@ -479,14 +501,24 @@ class AsyncioConnection(asyncio.BufferedProtocol):
             payload = frame.data
             if frame.rsv1:
                 head1 |= RSV1
-        # RFC 6455 5.3: "The masking key is contained completely within the
-        # frame", and "octet i of the transformed data is the XOR of octet i of
-        # the original data with octet at index i modulo 4 of the masking key".
-        mask = self._masks.next()
-        header = frame_header(head1, len(payload), mask)
-        if len(payload) < LARGE_FRAME:
+        # RFC 6455 5.3: a fresh masking key per frame; "octet i of the
+        # transformed data is the XOR of octet i of the original data with
+        # octet at index i modulo 4 of the masking key".
+        offset = self._mask_offset
+        if offset == MASK_POOL_SIZE:
+            self._masks = urandom(MASK_POOL_SIZE)
+            offset = 0
+        self._mask_offset = offset + 4
+        mask = self._masks[offset : offset + 4]
+        length = len(payload)
+        if length < 126:
+            header = SHORT_HEADERS[head1][length] + mask
+            self._writer.write(header + apply_mask(payload, mask), size)
+        elif length < LARGE_FRAME:
+            header = frame_header(head1, length, mask)
             self._writer.write(header + apply_mask(payload, mask), size)
         else:
+            header = frame_header(head1, length, mask)
             self._writer.write_large(header, apply_mask(payload, mask), size)
         return True
 
@@ -504,7 +536,7 @@ class AsyncioConnection(asyncio.BufferedProtocol):
     can_pause_reading = True
 
     def ping(self, data: bytes) -> bool:
-        if self._protocol.state is not State.OPEN:
+        if not self._sendable:
             return False
         self._protocol.send_ping(data)
         self.write_protocol_output()

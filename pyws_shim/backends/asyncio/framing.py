@@ -22,12 +22,14 @@ __all__ = [
     "FIN",
     "LARGE_FRAME",
     "MASK_BIT",
+    "MASK_POOL_SIZE",
     "RSV1",
     "RSV_BITS",
+    "SHORT_HEADERS",
     "TEXT",
-    "MaskSource",
     "apply_mask",
     "frame_header",
+    "urandom",
 ]
 
 # RFC 6455 5.2: "FIN: 1 bit", "RSV1, RSV2, RSV3: 1 bit each", "Opcode: 4 bits".
@@ -48,32 +50,20 @@ FIRST_CONTROL: Final = 0x8
 # Frames this long and longer are written as a header and a payload, not joined.
 LARGE_FRAME: Final = 64 * 1024
 
-_POOL_SIZE: Final = 4096
+# RFC 6455 5.3: "The masking key is a 32-bit value chosen at random by the
+# client. When preparing a masked frame, the client MUST pick a fresh masking
+# key from the set of allowed 32-bit values. The masking key needs to be
+# unpredictable; thus, the masking key MUST be derived from a strong source of
+# entropy". Keys come from os.urandom in blocks: one call serves 1,024 frames.
+MASK_POOL_SIZE: Final = 4096
+urandom = os.urandom
 
-
-class MaskSource:
-    """Masking keys, drawn from the operating system's CSPRNG in blocks.
-
-    RFC 6455 5.3: "The masking key is a 32-bit value chosen at random by the
-    client. When preparing a masked frame, the client MUST pick a fresh
-    masking key from the set of allowed 32-bit values. The masking key needs
-    to be unpredictable; thus, the masking key MUST be derived from a strong
-    source of entropy". One ``os.urandom`` call serves 1,024 frames.
-    """
-
-    __slots__ = ("_offset", "_pool")
-
-    def __init__(self) -> None:
-        self._pool = b""
-        self._offset = _POOL_SIZE
-
-    def next(self) -> bytes:
-        offset = self._offset
-        if offset >= _POOL_SIZE:
-            self._pool = os.urandom(_POOL_SIZE)
-            offset = 0
-        self._offset = offset + 4
-        return self._pool[offset : offset + 4]
+# The first two bytes of a masked data frame with a 7-bit length, by first
+# byte (FIN, RSV1 and opcode) and length: a lookup instead of a new bytes.
+SHORT_HEADERS: Final = {
+    head1: [bytes((head1, MASK_BIT | length)) for length in range(126)]
+    for head1 in (FIN | TEXT, FIN | BINARY, FIN | RSV1 | TEXT, FIN | RSV1 | BINARY)
+}
 
 
 def frame_header(head1: int, length: int, mask: bytes) -> bytes:

@@ -176,6 +176,7 @@ class Receiver:
         pos = 0
         deliver = self._handler.message_received
         assembler = self._assembler
+        max_size = self._max_size
         while self._fast:
             available = end - pos
             if available < 2:
@@ -207,10 +208,13 @@ class Receiver:
             # Then the size, before reading the payload: the core's limit,
             # counted across the fragments of a message (websockets'
             # max_size, which browsers do not have).
-            allowance = self._allowance()
-            if allowance is not None and length > allowance:
-                self._fail(MESSAGE_TOO_BIG, self._too_big(length, allowance))
-                return
+            if max_size is None:
+                allowance = None
+            else:
+                allowance = max_size - assembler.size
+                if length > allowance:
+                    self._fail(MESSAGE_TOO_BIG, self._too_big(length, allowance))
+                    return
             if opcode >= _FIRST_CONTROL:
                 if length > 125 or not head1 & FIN or head1 & RSV_BITS:
                     # 5.5: "All control frames MUST have a payload length of
@@ -303,11 +307,6 @@ class Receiver:
         self._assembler.discard()
         self._protocol.receive_eof()
         self._owner.write_protocol_output()
-
-    def _allowance(self) -> int | None:
-        """How many more bytes the message may have (the core's max_size rule)."""
-        max_size = self._max_size
-        return None if max_size is None else max_size - self._assembler.size
 
     def _too_big(self, size: int | None, allowance: int) -> PayloadTooBig:
         # As the core words it: the limit, and what was read of the message.

@@ -122,7 +122,8 @@ class WriteBuffer:
     def write(self, data: bytes, app_bytes: int = 0) -> None:
         """Queue ``data``: one frame, or several, carrying ``app_bytes`` of
         application data (0 for control frames and the handshake)."""
-        self._touch()
+        if not self._fresh:
+            self._touch()
         self.queued += len(data)
         if app_bytes:
             self._in_flight.append((self.queued, app_bytes))
