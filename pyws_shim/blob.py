@@ -150,6 +150,17 @@ class Blob:
     ) -> Blob:
         """A new Blob with bytes ``start`` to ``end`` (negative counts from
         the end, as in the File API) and type ``contentType``."""
+        # WebIDL converts the arguments first: [Clamp] long long start and end
+        # (any int: the steps below clamp it to the size), DOMString contentType.
+        for name, value in (("start", start), ("end", end)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise TypeError(
+                    f"Blob.slice(): {name} must be an int or None, not {type(value).__name__}"
+                )
+        if contentType is not None and not isinstance(contentType, str):
+            raise TypeError(
+                f"Blob.slice(): contentType must be a str or None, not {type(contentType).__name__}"
+            )
         size = self.size
         # File API, slice() steps 3 and 4: relativeStart and relativeEnd.
         relative_start = (

@@ -13,7 +13,7 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, overload, runtime_checkable
 
 from .exceptions import DOMException
@@ -198,7 +198,7 @@ class MessageEvent(Event):
         self._origin = str(members.get("origin", ""))
         self._last_event_id = str(members.get("lastEventId", ""))
         self._source: Any = members.get("source")
-        self._ports: tuple[Any, ...] = tuple(members.get("ports", ()))
+        self._ports: tuple[Any, ...] = _ports(members.get("ports", ()))
 
     @classmethod
     def _trusted_message(cls, data: Any, origin: str) -> MessageEvent:
@@ -239,6 +239,13 @@ class MessageEvent(Event):
         if len(data) > 60:
             data = data[:57] + "..."
         return f"<MessageEvent type={self._type!r} data={data}>"
+
+
+def _ports(value: object) -> tuple[Any, ...]:
+    # WebIDL sequence<MessagePort>: an iterable (not a string), as a tuple.
+    if isinstance(value, (str, bytes, bytearray)) or not isinstance(value, Iterable):
+        raise TypeError(f"MessageEvent(): ports must be a sequence, not {type(value).__name__}")
+    return tuple(value)
 
 
 class CloseEvent(Event):
@@ -377,15 +384,12 @@ class EventTarget:
         listener: _Callback | None,
         options: bool | Mapping[str, Any] | None = None,
     ) -> None:
+        # WebIDL converts the arguments in order: type, callback, options.
+        _check_type_and_listener(type, listener, "addEventListener")
         capture, once, passive = _flatten_options(options, "addEventListener")
-        if not isinstance(type, str):
-            raise TypeError(
-                f"addEventListener(): type must be a str, not {type.__class__.__name__}"
-            )
         # DOM "add an event listener", step 2: "If listener's callback is null, then return."
         if listener is None:
             return
-        _check_listener(listener, "addEventListener")
         # Step 4: only if the list does not contain one with the same type,
         # callback and capture.
         for entry in self._listeners.get(type, ()):
@@ -405,6 +409,7 @@ class EventTarget:
         listener: _Callback | None,
         options: bool | Mapping[str, Any] | None = None,
     ) -> None:
+        _check_type_and_listener(type, listener, "removeEventListener")
         capture = _flatten_options(options, "removeEventListener")[0]
         entries = self._listeners.get(type)
         if not entries or listener is None:
@@ -477,6 +482,15 @@ class EventTarget:
         """Fire an event that the user agent made (``isTrusted`` is true)."""
         event._trusted = True
         self._dispatch(event)
+
+
+def _check_type_and_listener(type: object, listener: object, method: str) -> None:
+    """The first two arguments of ``addEventListener`` and ``removeEventListener``:
+    a ``str``, and ``None`` or a callable (or an object with ``handleEvent``)."""
+    if not isinstance(type, str):
+        raise TypeError(f"{method}(): type must be a str, not {type.__class__.__name__}")
+    if listener is not None:
+        _check_listener(listener, method)
 
 
 def _check_listener(listener: object, method: str) -> None:

@@ -45,6 +45,7 @@ MODULES = (
     "pythonic",
     "proxies",
     "cpython_options",
+    "arguments",
     "faults",
 )
 
