@@ -150,17 +150,19 @@ def _headers(value: object) -> tuple[tuple[str, str], ...]:
                 f"WebSocket(): headers must hold (name, value) pairs, not {_brief(pair)}"
             )
         name, field_value = pair
+        # The types first (as WebIDL converts a record<ByteString, ByteString>),
+        # then the values.
         if not isinstance(name, str):
             raise TypeError(
                 f"WebSocket(): headers: a header name must be a str, not {type(name).__name__}"
             )
-        if not is_token(name):
-            raise ValueError(f"WebSocket(): headers: invalid header name {name!r}")
         if not isinstance(field_value, str):
             raise TypeError(
                 f"WebSocket(): headers: the value of {name!r} must be a str, "
                 f"not {type(field_value).__name__}"
             )
+        if not is_token(name):
+            raise ValueError(f"WebSocket(): headers: invalid header name {name!r}")
         if _FIELD_VALUE.fullmatch(field_value) is None:
             raise ValueError(
                 f"WebSocket(): headers: invalid value for {name!r}: {field_value!r} "
@@ -213,6 +215,12 @@ def _timeout(name: str, value: object) -> float | None:
 
 
 def _compression(value: object) -> str | None:
-    if value is None or value == "deflate":
-        return value
-    raise ValueError(f"WebSocket(): compression must be 'deflate' or None, not {value!r}")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(
+            f"WebSocket(): compression must be 'deflate' or None, not {type(value).__name__}"
+        )
+    if value != "deflate":
+        raise ValueError(f"WebSocket(): compression must be 'deflate' or None, not {value!r}")
+    return value
