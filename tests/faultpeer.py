@@ -60,7 +60,8 @@ for its record (then for ``GRACE`` seconds more) or for ``HOLD`` seconds.
 The record (JSON): ``case``; ``request`` (``path`` and ``headers``, names in
 lower case); ``frames`` (the first ``MAX_FRAMES`` frames: ``opcode``, ``fin``,
 ``rsv``, ``masked``, ``length``, ``data``: the first bytes of the unmasked
-payload, as hex); ``frame_count``; ``close`` (the client's first close
+payload, as hex, and ``at``: when it was read, in seconds since the
+request); ``frame_count``; ``close`` (the client's first close
 frame: ``code`` or ``None`` and ``reason``, or ``None``); ``data_bytes`` and
 ``data_sha256`` (every data frame's payload, in order); ``bytes_read``;
 ``end``: how the client ended the TCP connection: ``"fin"``, ``"rst"``,
@@ -99,6 +100,7 @@ GRACE = 0.5  # how long a held connection may still end once its report is asked
 REPORT_WAIT = 10.0  # how long /report waits for the connection to end
 MAX_FRAMES = 200  # frames kept in a record (the rest are only counted)
 KEEP_BYTES = 64  # payload bytes kept per frame
+PIECE = 65536  # a payload is read, unmasked and hashed this many bytes at a time
 REQUEST_LIMIT = 256 * 1024  # the longest request head the peer reads
 STREAM_LIMIT = 64 * 1024  # what a StreamReader holds before it stops reading the socket
 
@@ -205,6 +207,8 @@ class _Connection:
         self.server_closed_handshake = False  # the server sent a close frame
         self.answer_close: str | None = None  # "echo": answer the client's close frame
         self.rate: float | None = None  # bytes a second, when reading slowly
+        self.rate_start: float | None = None
+        self.rate_bytes = 0
 
     # Writing.
 
@@ -244,20 +248,24 @@ class _Connection:
     # Reading.
 
     async def _read_exactly(self, size: int) -> bytes:
-        if self.rate is None:
+        if self.rate is None or not size:
             data = await self.reader.readexactly(size)
             self.record.bytes_read += size
             return data
+        # At most `rate` bytes a second since the first read, on average.
+        if self.rate_start is None:
+            self.rate_start = time.monotonic()
         parts: list[bytes] = []
         while size:
-            start = time.monotonic()
-            chunk = await self.reader.read(min(size, 16384))
+            chunk = await self.reader.read(min(size, 65536))
             if not chunk:
                 raise asyncio.IncompleteReadError(b"".join(parts), size)
             parts.append(chunk)
             size -= len(chunk)
             self.record.bytes_read += len(chunk)
-            await asyncio.sleep(max(0.0, len(chunk) / self.rate - (time.monotonic() - start)))
+            self.rate_bytes += len(chunk)
+            due = self.rate_start + self.rate_bytes / self.rate
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
         return b"".join(parts)
 
     async def read_frames(self) -> None:
@@ -298,9 +306,22 @@ class _Connection:
             if size >= 1 << 62:
                 raise _Invalid(f"a frame of {size} bytes")
         mask = await self._read_exactly(4) if masked else b""
-        payload = await self._read_exactly(size)
-        if masked:
-            payload = _unmask(payload, mask)
+        # The payload, a piece at a time: unmasked and hashed as it comes, so
+        # that a large frame costs no pause at its end; only the start is kept
+        # (control frames, at most 125 bytes from a correct client, whole).
+        kept: list[bytes] = []
+        offset = 0
+        while offset < size or not kept:
+            piece = await self._read_exactly(min(size - offset, PIECE))
+            if masked:
+                turn = offset % 4
+                piece = _unmask(piece, mask[turn:] + mask[:turn])
+            if opcode in (0, 1, 2):
+                record.data_digest.update(piece)
+            if offset < KEEP_BYTES or opcode >= 8:
+                kept.append(piece)
+            offset += len(piece)
+        payload = b"".join(kept)
         record.frame_count += 1
         if len(record.frames) < MAX_FRAMES:
             record.frames.append(
@@ -311,11 +332,11 @@ class _Connection:
                     "masked": masked,
                     "length": size,
                     "data": payload[:KEEP_BYTES].hex(),
+                    "at": round(time.monotonic() - record.started, 3),
                 }
             )
         if opcode in (0, 1, 2):
             record.data_bytes += size
-            record.data_digest.update(payload)
         elif opcode == 8:
             await self._close_frame(payload)
         elif opcode == 9 and self.answer_close == "echo":
