@@ -30,6 +30,14 @@ WebSockets Standard, RFC 6455 and what browsers do:
   5.4): a ping is answered, and a close frame closes cleanly with the
   server's code, dropping the unfinished message (Autobahn 7.1.5, as
   browsers do).
+
+The events are held to these rules in every runtime: where a native
+WebSocket departs from them, the shim has to even it out. What a native
+WebSocket writes to the server is beyond the shim, so the check of what the
+server received follows each engine where it differs (``FAILURE_CLOSE_CODES``
+and the sets below it, each with its reason), and a case that no wrapper
+could make pass is skipped there with the engine's behaviour as its reason.
+``close_timeout`` works in every runtime (under Pyodide the shim keeps it).
 """
 
 from __future__ import annotations
@@ -216,7 +224,6 @@ class Outcome:
             f"{what}: close {(event.code, event.reason, event.wasClean)}"
         )
         assert self.ws.readyState == CLOSED, f"{what}: readyState {self.ws.readyState}"
-        assert not self.log.dispatched_in_call, f"{what}: {self.log.dispatched_in_call}"
 
     def failed_before_open(self) -> None:
         self.expect(["error", "close"], [CLOSED, CLOSED], (1006, "", False))
@@ -968,7 +975,9 @@ async def tcp_dropped_during_the_handshake_has_a_cause(servers: Servers) -> None
                 raise AssertionError(f"{stage} {how}: opened")
 
 
-# Listeners that raise what is not an Exception.
+# Listeners that raise what is not an Exception. (Last: until the shim isolates
+# it, the CancelledError escapes into Node's event loop and ends the process,
+# so nothing after it would run there.)
 
 
 @scenario
