@@ -13,6 +13,7 @@ from the API contract (DESIGN.md, README.md), not from the code under test.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import ssl
 import warnings
@@ -515,3 +516,53 @@ def test_blob_slice_wrong_arguments_raise_naming_them(which: str, value: Any) ->
         blob.slice(**arguments)
         return
     raises_naming(lambda: blob.slice(**arguments), which, wrong_type=True)
+
+
+# What the constructor accepts, the handshake sends.
+
+LATIN1_TEXT = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FF), max_size=12)
+TOKENS = st.text(
+    alphabet="!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ", min_size=1, max_size=8
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=TOKENS, value=LATIN1_TEXT, origin=st.one_of(st.none(), LATIN1_TEXT))
+def test_accepted_headers_and_origin_reach_the_server(
+    socket: OpenSocket, name: str, value: str, origin: str | None
+) -> None:
+    # Issue 7 point 3: a value the constructor accepted must never be refused
+    # later, inside the event loop. What it accepts opens, and the server
+    # gets it (websockets reads header values as ISO-8859-1, without the
+    # spaces and tabs around them).
+    url = socket.servers.url("/headers")
+    handled: list[dict[str, Any]] = []
+
+    async def connect() -> dict[str, str] | None:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _, context: handled.append(context))
+        try:
+            ws = WebSocket(url, headers={f"X-{name}": value}, origin=origin)
+        except (TypeError, ValueError):
+            return None  # refused before any I/O: what the other tests check
+        try:
+            async with asyncio.timeout(10):
+                async for data in ws:
+                    assert isinstance(data, str)
+                    headers: dict[str, str] = json.loads(data)
+                    return headers
+        finally:
+            ws.close()
+            await ws.wait_closed()
+        raise AssertionError(f"no headers: {ws.readyState}")
+
+    headers = socket.run(connect())
+    assert handled == [], handled
+    if headers is None:
+        assert _VALID_FIELD_VALUE.fullmatch(value) is None or (
+            origin is not None and _VALID_FIELD_VALUE.fullmatch(origin) is None
+        ), "refused a valid value"
+        return
+    assert headers.get(f"x-{name}".lower()) == value.strip(" \t"), headers
+    if origin is not None:
+        assert headers.get("origin") == origin.strip(" \t"), headers
