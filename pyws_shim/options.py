@@ -30,7 +30,7 @@ DEFAULT_MAX_SIZE = 128 * 2**20
 # also what a JavaScript ByteString holds, less the control characters that
 # the Fetch Standard's "header value" forbids (NUL, CR, LF).
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
-_FIELD_VALUE_RULE = "Latin-1 characters, without control characters other than tab"
+_FIELD_VALUE_RULE = "only tab, printable ASCII and U+0080 to U+00FF"
 # Headers the opening handshake writes itself (RFC 6455 section 4.1).
 _HANDSHAKE_HEADERS = frozenset(
     {
@@ -125,7 +125,7 @@ def _origin(value: object) -> str | None:
         raise TypeError(f"WebSocket(): origin must be a str or None, not {type(value).__name__}")
     if _FIELD_VALUE.fullmatch(value) is None:
         raise ValueError(
-            f"WebSocket(): origin {value!r} is not a valid header value ({_FIELD_VALUE_RULE})"
+            f"WebSocket(): origin {_brief(value)} is not a valid header value ({_FIELD_VALUE_RULE})"
         )
     return value
 
@@ -162,10 +162,12 @@ def _headers(value: object) -> tuple[tuple[str, str], ...]:
                 f"not {type(field_value).__name__}"
             )
         if not is_token(name):
-            raise ValueError(f"WebSocket(): headers: invalid header name {name!r}")
+            raise ValueError(
+                f"WebSocket(): headers: invalid header name {_brief(name)} (not an HTTP token)"
+            )
         if _FIELD_VALUE.fullmatch(field_value) is None:
             raise ValueError(
-                f"WebSocket(): headers: invalid value for {name!r}: {field_value!r} "
+                f"WebSocket(): headers: invalid value for {name!r}: {_brief(field_value)} "
                 f"(a header value holds {_FIELD_VALUE_RULE})"
             )
         folded = name.lower()
