@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -27,6 +28,17 @@ def default_backend() -> str:
     return "pyodide" if is_emscripten() else "asyncio"
 
 
+def _not_emscripten() -> bool:
+    return not is_emscripten()
+
+
+# Backend name -> (whether it can run here, what it needs).
+_NEEDS: dict[str, tuple[Callable[[], bool], str]] = {
+    "asyncio": (_not_emscripten, "CPython (it opens TCP connections with asyncio)"),
+    "pyodide": (is_emscripten, "Pyodide (it wraps the JavaScript runtime's native WebSocket)"),
+}
+
+
 def load_backend(backend: object) -> Backend:
     """The backend ``backend`` names (``None``: the one for this platform), or
     ``backend`` itself when it is an object that provides
@@ -42,17 +54,16 @@ def load_backend(backend: object) -> Backend:
             f"WebSocket(): backend must be one of {sorted(BACKENDS)}, None, or an object "
             f"providing pyws_shim.backends.Backend, not {type(backend).__name__}"
         )
-    try:
-        module_name = BACKENDS[backend]
-    except KeyError:
+    if backend not in BACKENDS:
         raise ValueError(
             f"WebSocket(): backend must be one of {sorted(BACKENDS)} or None, not {backend!r}"
-        ) from None
-    if backend == "pyodide" and not is_emscripten():
-        raise ValueError(
-            "WebSocket(): backend='pyodide' runs only under Pyodide (sys.platform "
-            f"'emscripten'); this is {sys.platform!r}: use backend='asyncio' or None"
         )
-    module = importlib.import_module(module_name)
+    runs_here, needs = _NEEDS[backend]
+    if not runs_here():
+        raise ValueError(
+            f"WebSocket(): backend={backend!r} needs {needs}; leave backend=None for the "
+            f"one that runs here, {default_backend()!r}"
+        )
+    module = importlib.import_module(BACKENDS[backend])
     assert isinstance(module, Backend)
     return module

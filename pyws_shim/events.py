@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import CoroutineType
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, overload, runtime_checkable
 
@@ -181,7 +181,7 @@ class MessageEvent(Event):
         self._origin = str(members.get("origin", ""))
         last_event_id = str(members.get("lastEventId", ""))
         source = members.get("source")
-        ports = tuple(members.get("ports", ()))
+        ports = _ports(members.get("ports", ()))
         # lastEventId, source and ports; None while they have their defaults.
         self._extra: tuple[str, Any, tuple[Any, ...]] | None = (
             None
@@ -217,6 +217,13 @@ class MessageEvent(Event):
 
 
 _new_message_event = object.__new__
+
+
+def _ports(value: object) -> tuple[Any, ...]:
+    # WebIDL sequence<MessagePort>: an iterable (not a string), as a tuple.
+    if isinstance(value, (str, bytes, bytearray)) or not isinstance(value, Iterable):
+        raise TypeError(f"MessageEvent(): ports must be a sequence, not {type(value).__name__}")
+    return tuple(value)
 
 
 class CloseEvent(Event):
@@ -355,15 +362,12 @@ class EventTarget:
         listener: _Callback | None,
         options: bool | Mapping[str, Any] | None = None,
     ) -> None:
+        # WebIDL converts the arguments in order: type, callback, options.
+        _check_type_and_listener(type, listener, "addEventListener")
         capture, once, passive = _flatten_options(options, "addEventListener")
-        if not isinstance(type, str):
-            raise TypeError(
-                f"addEventListener(): type must be a str, not {type.__class__.__name__}"
-            )
         # DOM "add an event listener", step 2: "If listener's callback is null, then return."
         if listener is None:
             return
-        _check_listener(listener, "addEventListener")
         # Step 4: only if the list does not contain one with the same type,
         # callback and capture.
         for entry in self._listeners.get(type, ()):
@@ -383,6 +387,7 @@ class EventTarget:
         listener: _Callback | None,
         options: bool | Mapping[str, Any] | None = None,
     ) -> None:
+        _check_type_and_listener(type, listener, "removeEventListener")
         capture = _flatten_options(options, "removeEventListener")[0]
         entries = self._listeners.get(type)
         if not entries or listener is None:
@@ -503,6 +508,15 @@ class EventTarget:
         event._current_target = None
         event._phase = Event.NONE
         self._dispatch(event)
+
+
+def _check_type_and_listener(type: object, listener: object, method: str) -> None:
+    """The first two arguments of ``addEventListener`` and ``removeEventListener``:
+    a ``str``, and ``None`` or a callable (or an object with ``handleEvent``)."""
+    if not isinstance(type, str):
+        raise TypeError(f"{method}(): type must be a str, not {type.__class__.__name__}")
+    if listener is not None:
+        _check_listener(listener, method)
 
 
 def _check_listener(listener: object, method: str) -> None:

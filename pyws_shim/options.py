@@ -8,8 +8,8 @@ non-default value there is ignored with a ``RuntimeWarning`` naming it.
 
 from __future__ import annotations
 
-import math
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
@@ -24,8 +24,13 @@ __all__ = ["DEFAULT_MAX_SIZE", "ConnectOptions"]
 DEFAULT_MAX_SIZE = 128 * 2**20
 """The largest incoming message accepted by default: 128 MiB."""
 
-# RFC 7230 section 3.2: field-value has no CR, LF or NUL.
-_FIELD_VALUE = re.compile(r"[^\r\n\x00]*")
+# A header value as the handshake writes it: websockets encodes header values
+# as ISO-8859-1 and accepts exactly tab, printable ASCII and 0x80-0xFF
+# (websockets.datastructures.is_valid_header_value, http11._value_re), which is
+# also what a JavaScript ByteString holds, less the control characters that
+# the Fetch Standard's "header value" forbids (NUL, CR, LF).
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+_FIELD_VALUE_RULE = "only tab, printable ASCII and U+0080 to U+00FF"
 # Headers the opening handshake writes itself (RFC 6455 section 4.1).
 _HANDSHAKE_HEADERS = frozenset(
     {
@@ -38,6 +43,12 @@ _HANDSHAKE_HEADERS = frozenset(
         "sec-websocket-protocol",
     }
 )
+# Fetch's forbidden request-headers that describe the message body: a request
+# that says it has one can desynchronise a proxy.
+_BODY_HEADERS = frozenset({"content-length", "transfer-encoding"})
+# The longest timeout: the largest finite float. A larger int is a ValueError,
+# never an OverflowError.
+_MAX_TIMEOUT = sys.float_info.max
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +92,20 @@ class ConnectOptions:
                     "WebSocket(): ssl must be an ssl.SSLContext or None, "
                     f"not {type(ssl_context).__name__}"
                 )
-        origin = kwargs["origin"]
-        if origin is not None and (
-            not isinstance(origin, str) or _FIELD_VALUE.fullmatch(origin) is None
-        ):
-            raise TypeError("WebSocket(): origin must be a str without CR, LF or NUL, or None")
+        origin = _origin(kwargs["origin"])
+        headers = _headers(kwargs["headers"])
+        origins = [name for name, _ in headers if name.lower() == "origin"]
+        if origin is not None and origins:
+            raise ValueError(
+                "WebSocket(): give the Origin header once: either origin= or an 'Origin' "
+                "in headers=, not both"
+            )
+        if len(origins) > 1:
+            raise ValueError("WebSocket(): headers holds more than one 'Origin' header")
         return cls(
             ssl=ssl_context,
             origin=origin,
-            headers=_headers(kwargs["headers"]),
+            headers=headers,
             max_size=_size(kwargs["max_size"]),
             open_timeout=_timeout("open_timeout", kwargs["open_timeout"]),
             close_timeout=_timeout("close_timeout", kwargs["close_timeout"]),
@@ -102,13 +118,25 @@ class ConnectOptions:
         return [f.name for f in fields(self) if getattr(self, f.name) != getattr(default, f.name)]
 
 
+def _origin(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"WebSocket(): origin must be a str or None, not {type(value).__name__}")
+    if _FIELD_VALUE.fullmatch(value) is None:
+        raise ValueError(
+            f"WebSocket(): origin {_brief(value)} is not a valid header value ({_FIELD_VALUE_RULE})"
+        )
+    return value
+
+
 def _headers(value: object) -> tuple[tuple[str, str], ...]:
     if value is None:
         return ()
     pairs: Iterable[object]
     if isinstance(value, Mapping):
         pairs = value.items()
-    elif isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+    elif isinstance(value, Iterable) and not isinstance(value, (str, bytes, bytearray)):
         pairs = value
     else:
         raise TypeError(
@@ -118,19 +146,50 @@ def _headers(value: object) -> tuple[tuple[str, str], ...]:
     result: list[tuple[str, str]] = []
     for pair in pairs:
         if not isinstance(pair, tuple) or len(pair) != 2:
-            raise TypeError(f"WebSocket(): each header must be a (name, value) pair, not {pair!r}")
+            raise TypeError(
+                f"WebSocket(): headers must hold (name, value) pairs, not {_brief(pair)}"
+            )
         name, field_value = pair
-        if not isinstance(name, str) or not is_token(name):
-            raise ValueError(f"WebSocket(): invalid header name {name!r}")
-        if not isinstance(field_value, str) or _FIELD_VALUE.fullmatch(field_value) is None:
-            raise ValueError(f"WebSocket(): invalid value for header {name!r}: {field_value!r}")
-        if name.lower() in _HANDSHAKE_HEADERS:
+        # The types first (as WebIDL converts a record<ByteString, ByteString>),
+        # then the values.
+        if not isinstance(name, str):
+            raise TypeError(
+                f"WebSocket(): headers: a header name must be a str, not {type(name).__name__}"
+            )
+        if not isinstance(field_value, str):
+            raise TypeError(
+                f"WebSocket(): headers: the value of {name!r} must be a str, "
+                f"not {type(field_value).__name__}"
+            )
+        if not is_token(name):
             raise ValueError(
-                f"WebSocket(): the header {name!r} belongs to the opening handshake; "
+                f"WebSocket(): headers: invalid header name {_brief(name)} (not an HTTP token)"
+            )
+        if _FIELD_VALUE.fullmatch(field_value) is None:
+            raise ValueError(
+                f"WebSocket(): headers: invalid value for {name!r}: {_brief(field_value)} "
+                f"(a header value holds {_FIELD_VALUE_RULE})"
+            )
+        folded = name.lower()
+        if folded in _HANDSHAKE_HEADERS:
+            raise ValueError(
+                f"WebSocket(): headers: {name!r} belongs to the opening handshake; "
                 "use the url, protocols or compression arguments instead"
+            )
+        if folded in _BODY_HEADERS:
+            raise ValueError(
+                f"WebSocket(): headers: {name!r} is forbidden: the opening handshake has no body"
             )
         result.append((name, field_value))
     return tuple(result)
+
+
+def _brief(value: object) -> str:
+    """A short repr of ``value`` for a message (never one that cannot be made)."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an int of {value.bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _size(value: object) -> int | None:
@@ -150,14 +209,20 @@ def _timeout(name: str, value: object) -> float | None:
         raise TypeError(
             f"WebSocket(): {name} must be a number of seconds or None, not {type(value).__name__}"
         )
-    if not value > 0 or math.isinf(value):
+    if not value > 0 or value > _MAX_TIMEOUT:  # NaN, infinities, ints beyond a float
         raise ValueError(
-            f"WebSocket(): {name} must be a positive, finite number of seconds, not {value}"
+            f"WebSocket(): {name} must be a positive, finite number of seconds, not {_brief(value)}"
         )
     return float(value)
 
 
 def _compression(value: object) -> str | None:
-    if value is None or value == "deflate":
-        return value
-    raise ValueError(f"WebSocket(): compression must be 'deflate' or None, not {value!r}")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(
+            f"WebSocket(): compression must be 'deflate' or None, not {type(value).__name__}"
+        )
+    if value != "deflate":
+        raise ValueError(f"WebSocket(): compression must be 'deflate' or None, not {value!r}")
+    return value

@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 # (tests/test_in_pyodide.py does the same inside Pyodide).
 pytest.register_assert_rewrite("scenarios")
 
+from faultpeer import FaultPeer  # noqa: E402
 from scenarios import Servers  # noqa: E402
 from servers import LoopbackServers  # noqa: E402
 
@@ -181,11 +182,16 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 @pytest.fixture(scope="session")
 def servers() -> Iterator[Servers]:
-    """The loopback servers, started once for the session."""
+    """The loopback servers and the fault-injection peer, started once for the session."""
     loopback = LoopbackServers()
     urls = loopback.start()
     try:
-        yield urls
+        peer = FaultPeer()
+        urls.update(peer.start())
+        try:
+            yield Servers(**urls)
+        finally:
+            peer.stop()
     finally:
         loopback.stop()
 

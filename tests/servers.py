@@ -53,7 +53,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import trustme
-from scenarios import Servers
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -100,14 +99,13 @@ class LoopbackServers:
         self._servers: list[Server] = []
         self._stopping = asyncio.Event()
         self._tmp = tempfile.TemporaryDirectory(prefix="pyws_shim-ca-")
-        self.servers: Servers | None = None
 
     # Life cycle.
 
-    def start(self) -> Servers:
+    def start(self) -> dict[str, str]:
+        """Start the servers; return their fields of ``scenarios.Servers``."""
         self._thread.start()
-        self.servers = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(30)
-        return self.servers
+        return asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(30)
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(30)
@@ -116,7 +114,7 @@ class LoopbackServers:
         self._loop.close()
         self._tmp.cleanup()
 
-    async def _start(self) -> Servers:
+    async def _start(self) -> dict[str, str]:
         ca = trustme.CA()
         cert = ca.issue_cert("localhost", "127.0.0.1")
         ca_file = Path(self._tmp.name) / "ca.pem"
@@ -133,12 +131,12 @@ class LoopbackServers:
         plain = await serve(self._handler, "127.0.0.1", 0, **options)
         secure = await serve(self._handler, "127.0.0.1", 0, ssl=tls, **options)
         self._servers = [plain, secure]
-        return Servers(
-            ws=f"ws://127.0.0.1:{plain.sockets[0].getsockname()[1]}",
-            wss=f"wss://localhost:{secure.sockets[0].getsockname()[1]}",
-            ca_file=str(ca_file),
-            refused=f"ws://127.0.0.1:{_closed_port()}/",
-        )
+        return {
+            "ws": f"ws://127.0.0.1:{plain.sockets[0].getsockname()[1]}",
+            "wss": f"wss://localhost:{secure.sockets[0].getsockname()[1]}",
+            "ca_file": str(ca_file),
+            "refused": f"ws://127.0.0.1:{_closed_port()}/",
+        }
 
     async def _stop(self) -> None:
         self._stopping.set()

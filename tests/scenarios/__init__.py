@@ -45,6 +45,8 @@ MODULES = (
     "pythonic",
     "proxies",
     "cpython_options",
+    "arguments",
+    "faults",
 )
 
 
@@ -61,6 +63,14 @@ class Servers:
     """The test CA's certificate (PEM), on the host's file system."""
     refused: str
     """``ws://127.0.0.1:PORT/`` where nothing listens."""
+    faults: str
+    """``ws://127.0.0.1:PORT``: the fault-injection peer (``tests/faultpeer.py``),
+    which writes every handshake byte and frame itself (see ``fault_url()``)."""
+    faults_tls: str
+    """``wss://localhost:PORT``: its TLS twin, with a certificate that names only
+    ``localhost``, from a test CA of its own."""
+    faults_ca_file: str
+    """That CA's certificate (PEM), on the host's file system."""
 
     def url(self, route: str, /, **query: object) -> str:
         """The URL of ``route`` on the route server, with ``query``."""
@@ -68,6 +78,11 @@ class Servers:
 
     def secure_url(self, route: str, /, **query: object) -> str:
         return self.wss + route + (("?" + urlencode(query)) if query else "")
+
+    def fault_url(self, case: str, /, *, tls: bool = False, **query: object) -> str:
+        """The URL of ``case`` on the fault-injection peer (or its TLS twin)."""
+        base = self.faults_tls if tls else self.faults
+        return f"{base}/case/{case}" + (("?" + urlencode(query)) if query else "")
 
 
 ScenarioFunction = Callable[[Servers], Awaitable[None]]
