@@ -137,12 +137,15 @@ setup_autobahn() {
     echo "== set-up: Autobahn|Testsuite into $AUTOBAHN/py27 (Python 2.7)"
     local quiet=(--quiet --disable-pip-version-check)
     rm -rf "$AUTOBAHN/tools" "$AUTOBAHN/py27" "$AUTOBAHN/.installed"
+    # pip warns of every configured index directory that lacks a package: not shown.
+    local unseen='/is ignored: it is neither a file nor a directory/d'
     "$(pick_python)" -m venv "$AUTOBAHN/tools" &&
-        "$AUTOBAHN/tools/bin/python" -m pip install "${quiet[@]}" -r "${AUTOBAHN_REQUIREMENTS[0]}" &&
+        "$AUTOBAHN/tools/bin/python" -m pip install "${quiet[@]}" \
+            -r "${AUTOBAHN_REQUIREMENTS[0]}" 2>&1 | sed "$unseen" &&
         "$AUTOBAHN/tools/bin/virtualenv" --quiet --no-periodic-update \
             --app-data "$AUTOBAHN/app-data" --python "$py27" "$AUTOBAHN/py27" &&
         "$AUTOBAHN/py27/bin/python" -m pip install "${quiet[@]}" --no-python-version-warning \
-            -r "${AUTOBAHN_REQUIREMENTS[1]}" || {
+            -r "${AUTOBAHN_REQUIREMENTS[1]}" 2>&1 | sed "$unseen" || {
         echo "$0: installing Autobahn|Testsuite into $AUTOBAHN failed" >&2
         return 1
     }
