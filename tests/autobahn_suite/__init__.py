@@ -1,0 +1,1 @@
+"""Autobahn|Testsuite's fuzzingserver, driven through pyws_shim (see client.py)."""

@@ -1,0 +1,1 @@
+"""The load test: many pyws_shim connections in one process (see driver.py)."""
