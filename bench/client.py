@@ -198,6 +198,10 @@ class AsyncClient:
     async def close(self, conn: Any) -> None:
         raise NotImplementedError
 
+    def deflate(self, conn: Any) -> bool:
+        """Whether permessage-deflate was negotiated."""
+        return False
+
     async def close_many(self, conns: list[Any]) -> None:
         for start in range(0, len(conns), IDLE_BATCH):
             await asyncio.gather(*(self.close(c) for c in conns[start : start + IDLE_BATCH]))
@@ -277,6 +281,9 @@ class ShimOnMessage(AsyncClient):
     async def close(self, conn: Any) -> None:
         conn.close(1000)
         await conn.wait_closed()
+
+    def deflate(self, conn: Any) -> bool:
+        return "permessage-deflate" in conn.extensions
 
 
 class ShimAsyncFor(ShimOnMessage):
@@ -491,6 +498,9 @@ class Aiohttp(AsyncClient):
     async def close(self, conn: Any) -> None:
         await conn.close()
 
+    def deflate(self, conn: Any) -> bool:
+        return bool(conn.compress)
+
 
 class Websockets(AsyncClient):
     async def connect(self) -> Any:
@@ -535,6 +545,9 @@ class Websockets(AsyncClient):
 
     async def close(self, conn: Any) -> None:
         await conn.close()
+
+    def deflate(self, conn: Any) -> bool:
+        return bool(conn.protocol.extensions)
 
 
 class RawProtocol(asyncio.Protocol):
@@ -831,6 +844,8 @@ async def run_workload(job: Job) -> dict[str, Any]:
         return await idle(job, client, connect)
     conn = await connect()
     try:
+        if client.deflate(conn) != job.deflate:
+            raise HarnessError(f"permessage-deflate {'not ' if job.deflate else ''}negotiated")
         warm = Messages(job, warmup_count(job.count), payloads)
         messages = Messages(job, job.count, payloads)
         if job.workload == "latency":
