@@ -1,7 +1,7 @@
 """pyws_shim's benchmarks: run them all, alternating, and write the report.
 
     bench/run            # the full run (about 15 minutes): docs/benchmarks.md
-    bench/run --quick    # a smaller run of everything (about 3 minutes)
+    bench/run --quick    # a smaller run of everything (about 5 minutes)
     bench/run --check    # tiny counts, every echo compared whole: is the harness right?
 
 ``bench/run`` sets up what this needs (build/bench-venv with the ``bench``
@@ -603,10 +603,27 @@ class Report:
         for name in names:
             client, loop = name.split("/")
             if name in errors:
-                failed = [f"failed: {errors[name]}"] + [""] * (len(headers) - 1)
+                failed = ["failed (see Failures)"] + ["-"] * (len(headers) - 1)
                 lines.append(table_row([LABELS[client], loop, *failed]))
                 continue
             lines.append(table_row([LABELS[client], loop, *self.cells(series, workload, name)]))
+        return lines
+
+    def failures(self) -> list[str]:
+        """Each error once, with the runs it ended."""
+        where: dict[str, dict[str, list[str]]] = {}  # error: client/loop: series
+        for series, errors in self.runs.errors.items():
+            for name, error in errors.items():
+                where.setdefault(error, {}).setdefault(name, []).append(series)
+        for runtime, result in self.runs.pyodide.items():
+            if not result.get("ok"):
+                where.setdefault(first_lines(str(result.get("error"))), {})[runtime] = ["Pyodide"]
+        if not where:
+            return ["None: every run of every client finished, and every echo was intact."]
+        lines = []
+        for error, runs in where.items():
+            names = [f"{name} ({', '.join(series)})" for name, series in runs.items()]
+            lines.append(f"- {'; '.join(names)}: `{error}`")
         return lines
 
     def cells(self, series: str, workload: str, name: str) -> list[str]:
@@ -618,6 +635,8 @@ class Report:
             return [v * scale for v in self.values(series, client, loop, key)]
 
         def against(key: str, op: Callable[[float, float], float] = ratio) -> list[float]:
+            if client == SHIM:
+                return []  # itself
             return self.pair(series, shim_loop, client, key, op, loop)
 
         if workload == "small":
@@ -685,10 +704,15 @@ class Report:
             for variant in ("js", "bare", "shim"):
                 rates = self.pyodide_rates(runtime, workload, variant)
                 cpu = [r["cpu"] / r["count"] * 1e6 for r in rates if r["cpu"] is not None]
+                against = (
+                    []
+                    if variant == "shim"
+                    else self.pyodide_ratio(runtime, workload, "shim", variant)
+                )
                 cells = [
                     fmt([r["rate"] for r in rates], digits, unit),
                     fmt(cpu, 1),
-                    fmt(self.pyodide_ratio(runtime, workload, "shim", variant), 2, "x"),
+                    fmt(against, 2, "x"),
                 ]
                 lines.append(table_row([size, LABELS[variant], *cells]))
         return lines
@@ -706,7 +730,7 @@ class Report:
         ) -> None:
             """A target met when the median is at least (or at most) ``limit``."""
             if not values:
-                measured = f"not measured ({failure or 'no data'})"
+                measured = "not measured: " + ("no data" if failure is None else "a client failed")
                 found.append(Target(what, measured, None if failure is None else False))
                 return
             mid = statistics.median(values)
@@ -901,11 +925,15 @@ class Report:
             "`to_bytes()` to receive them); pyws_shim runs the same handler through its "
             f"`onmessage`. {s.pyodide_rounds} rounds, alternating, against the same echo server.",
             "",
+            "## Failures",
+            "",
+            *self.failures(),
+            "",
             "## How to run",
             "",
             "```sh",
             "./bench/run            # everything (about 15 minutes): docs/benchmarks.md",
-            "./bench/run --quick    # a smaller run of everything (about 3 minutes)",
+            "./bench/run --quick    # a smaller run of everything (about 5 minutes)",
             "./bench/run --check    # tiny counts, every echo compared whole",
             "```",
             "",
@@ -941,6 +969,12 @@ def main() -> None:
         help="every run's numbers, as JSON (default: build/bench/results.json)",
     )
     parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="RESULTS_JSON",
+        help="run nothing: write the report of an earlier run's results",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         help="the report (default: docs/benchmarks.md; build/bench/quick.md with --quick)",
@@ -958,6 +992,11 @@ def main() -> None:
         ROOT / "build" / "bench" / "quick.md" if args.quick else ROOT / "docs" / "benchmarks.md"
     )
 
+    if args.render:
+        saved = json.loads(args.render.read_text(encoding="utf-8"))
+        runs = Runs(saved["cpython"], saved["errors"], saved["pyodide"])
+        write_report(Report(runs, Sizes(**saved["sizes"]), mode_name), saved["info"], output)
+        return
     started = time.monotonic()
     info: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -997,15 +1036,18 @@ def main() -> None:
             print(f"FAILED {failure}")
         print(f"bench check: {ran} passed, {len(failures)} failed")
         sys.exit(1 if failures or not ran else 0)
-    report = Report(runs, sizes, mode_name)
+    write_report(Report(runs, sizes, mode_name), info, output)
+
+
+def write_report(report: Report, info: dict[str, Any], output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(report.markdown(info), encoding="utf-8")
     log(f"== wrote {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
     for target in report.targets():
         met = "not measured" if target.met is None else ("met" if target.met else "NOT MET")
         print(f"target: {target.what}: {target.measured}: {met}")
-    for failure in failures:
-        print(f"failed: {failure}")
+    for line in report.failures():
+        print(f"failures: {line}")
     print(report.ratios_line())
 
 
