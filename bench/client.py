@@ -454,7 +454,9 @@ class Aiohttp(AsyncClient):
         import aiohttp
 
         if self.session is None:
-            self.session = aiohttp.ClientSession()
+            # limit=0: no cap on open connections (the default of 100 would
+            # keep the idle workload's 101st connection waiting).
+            self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         return await self.session.ws_connect(
             self.job.url, compress=15 if self.job.deflate else 0, max_msg_size=2 * LARGE_SIZE
         )
