@@ -816,7 +816,9 @@ class Report:
             parts.append(f"pyodide {runtime} shim/bare: " + ", ".join(items))
         return "ratios: " + "; ".join(parts)
 
-    def markdown(self, info: dict[str, Any]) -> str:
+    def markdown(self, info: dict[str, Any], notes: str = "") -> str:
+        """The report; ``notes`` (the text between the notes markers of the
+        previous report, written by hand) is kept as it is."""
         s = self.sizes
         m = info["machine"]
         out = [
@@ -824,7 +826,12 @@ class Report:
             "",
             f"Written by `bench/run{'' if self.mode == 'full' else ' --' + self.mode}` on "
             f"{info['date']} (in {info['minutes']:.1f} minutes). Run it yourself: see "
-            "[How to run](#how-to-run). Every number below comes from that one run.",
+            "[How to run](#how-to-run). Every number below comes from that one run, except "
+            "the notes between the two `notes` markers, which bench/run keeps as they are.",
+            "",
+            NOTES_START,
+            notes.strip("\n") or "(No notes yet: write them between the markers.)",
+            NOTES_END,
             "",
             "## The machine",
             "",
@@ -1039,9 +1046,27 @@ def main() -> None:
     write_report(Report(runs, sizes, mode_name), info, output)
 
 
+NOTES_START = "<!-- notes: start (kept by bench/run) -->"
+NOTES_END = "<!-- notes: end -->"
+
+
+def kept_notes(report: Path) -> str:
+    """The hand-written notes of an earlier report, between the markers."""
+    try:
+        text = report.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+    start, end = text.find(NOTES_START), text.find(NOTES_END)
+    if start < 0 or end < start:
+        return ""
+    notes = text[start + len(NOTES_START) : end]
+    return "" if notes.strip() == "(No notes yet: write them between the markers.)" else notes
+
+
 def write_report(report: Report, info: dict[str, Any], output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(report.markdown(info), encoding="utf-8")
+    notes = kept_notes(output)
+    output.write_text(report.markdown(info, notes), encoding="utf-8")
     log(f"== wrote {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
     for target in report.targets():
         met = "not measured" if target.met is None else ("met" if target.met else "NOT MET")
