@@ -7,6 +7,10 @@
 #   setup_node_modules   node_modules: `npm ci` (Pyodide, Node 24, Node 22), when
 #                        package-lock.json changed
 #   setup_chromium       Debian's chromium (apt-get), when /usr/bin/chromium is missing
+#   setup_pyodide_dist   build/pyodide-dist: the offline Pyodide distribution with the
+#                        project's wheel (tests/pyodide_dist.py, run from build/pyodide-tools,
+#                        a Python >= 3.12 environment with the [pyodide-dist] extra); needs
+#                        setup_node_modules first
 #   build_demo_wheel     build/demo-wheels: pyws_shim's wheel, which the demo page
 #                        installs into Pyodide (always rebuilt; demo_wheel_is_fresh
 #                        tells whether the one there is older than the sources)
@@ -83,6 +87,25 @@ setup_node_modules() {
 
 setup_chromium() {
     [ -x /usr/bin/chromium ] || apt_install chromium
+}
+
+setup_pyodide_dist() {
+    local tools=build/pyodide-tools
+    if [ ! -x "$tools/bin/python" ]; then
+        echo "== set-up: creating $tools"
+        "$(pick_python312)" -m venv "$tools"
+    fi
+    if [ ! -f "$tools/.installed" ] || [ pyproject.toml -nt "$tools/.installed" ]; then
+        echo "== set-up: installing pyws_shim[pyodide-dist] requirements into $tools"
+        "$tools/bin/python" -c '
+import tomllib
+with open("pyproject.toml", "rb") as f:
+    print("\n".join(tomllib.load(f)["project"]["optional-dependencies"]["pyodide-dist"]))
+' >"$tools/requirements.txt"
+        "$tools/bin/python" -m pip install --quiet --disable-pip-version-check -r "$tools/requirements.txt"
+        touch "$tools/.installed"
+    fi
+    "$tools/bin/python" tests/pyodide_dist.py --dist build/pyodide-dist
 }
 
 DEMO_WHEELS=build/demo-wheels
