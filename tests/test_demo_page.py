@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM, CHROMIUM_FLAGS
+from engines import CHROMIUM, CHROMIUM_FLAGS
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from pyws_shim.demo_server import DemoFiles, start_server
