@@ -18,7 +18,9 @@ here, each next to the evidence (``RUNTIMES.md``):
 - URLs are parsed by the runtime's ``URL`` class, then held to the URL
   Standard's host rules (Chromium accepts a space in a host);
 - a failure while connecting always ends in ``close`` 1006 (Node 22 fires
-  ``error`` and never ``close``).
+  ``error`` and never ``close``);
+- a close frame with a code no endpoint may send fails the connection
+  (Firefox ends in a clean ``close`` with that code).
 
 One proxy per event type forwards the native events; all four are destroyed
 when the socket closes, and nothing is created per message. Binary data is
@@ -49,6 +51,10 @@ if TYPE_CHECKING:
 __all__ = ["PyodideConnection", "base_url", "connect", "is_in_node", "parse_url"]
 
 _NATIVE_OPEN: Final = 1
+# The close codes a server may send (RFC 6455 7.4.1 and IANA's registry; the
+# websockets library, which the CPython backend runs on, accepts these). 1005
+# is what a close frame without a code reports.
+_RECEIVABLE_CLOSE_CODES: Final = frozenset({1000, 1001, 1002, 1003, *range(1007, 1015), 1005})
 _EVENT_TYPES: Final = ("open", "message", "error", "close")
 
 
@@ -311,6 +317,13 @@ class PyodideConnection:
 
     def _native_close(self, event: Any) -> None:
         code, reason, clean = int(event.code), str(event.reason), bool(event.wasClean)
+        if clean and code not in _RECEIVABLE_CLOSE_CODES and not 3000 <= code <= 4999:
+            # A close frame with an invalid code is a protocol error: fail the
+            # connection (error, then close 1006), as Chromium, Node and the
+            # CPython backend do. Firefox 153 ends in a clean close with the
+            # server's code (999 in failures.invalid_close_code_from_the_server_fails).
+            self._failed = True
+            code, reason, clean = ABNORMAL_CLOSURE, "", False
         self._forward(self._report_closed, code, reason, clean)
 
     def _report_closed(
