@@ -374,7 +374,8 @@ def webkit(host: Host) -> Starter:
             driver = webdriver.WebKitGTK(options=options, service=service)
             stack.callback(driver.quit)
             driver.get(_page_url(base, host))
-            yield lambda: driver.service.is_connectable()
+            process = driver.service.process
+            yield lambda: process is not None and process.poll() is None
 
     return start
 
