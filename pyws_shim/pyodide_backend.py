@@ -17,6 +17,8 @@ here, each next to the evidence (``RUNTIMES.md``):
 - ``binaryType`` is the shared one (Node resets an invalid value to "blob");
 - URLs are parsed by the runtime's ``URL`` class, then held to the URL
   Standard's host rules (Chromium accepts a space in a host);
+- ``headers=`` and ``origin=`` go to the native socket where it takes them
+  (Node, Deno and Bun); a browser ignores them, with a warning;
 - a failure while connecting always ends in ``close`` 1006 (Node 22 fires
   ``error`` and never ``close``);
 - a close frame with a code no endpoint may send fails the connection
@@ -48,7 +50,14 @@ if TYPE_CHECKING:
     from .backend import ConnectionEvents
     from .options import ConnectOptions
 
-__all__ = ["PyodideConnection", "base_url", "connect", "is_in_node", "parse_url"]
+__all__ = [
+    "PyodideConnection",
+    "base_url",
+    "connect",
+    "is_in_node",
+    "parse_url",
+    "sends_request_headers",
+]
 
 _NATIVE_OPEN: Final = 1
 # The close codes a server may send (RFC 6455 7.4.1 and IANA's registry; the
@@ -125,24 +134,52 @@ class _JsBlobs:
 Blob.external = _JsBlobs()
 
 
+def sends_request_headers() -> bool:
+    """Whether the native WebSocket takes request headers: Node.js (undici),
+    Deno and Bun accept a non-standard ``new WebSocket(url, {protocols,
+    headers})`` and send them, ``Origin`` and ``User-Agent`` included
+    (measured with Node 22 and 24, Deno 2.9, Bun 1.4; RUNTIMES.md); a
+    browser sets its own and has no way to add any."""
+    return is_in_node()  # Deno and Bun say "node" too
+
+
 def connect(
     socket: ConnectionEvents,
     url: str,
     protocols: list[str],
     options: ConnectOptions,
 ) -> PyodideConnection:
-    # The shim keeps the timeouts itself; the runtime decides the rest.
-    ignored = [
-        name for name in options.non_defaults() if name not in ("open_timeout", "close_timeout")
-    ]
+    # The shim keeps the timeouts itself, and passes headers where the
+    # runtime takes them; the runtime decides the rest.
+    kept = ["open_timeout", "close_timeout"]
+    if sends_request_headers():
+        kept += ["headers", "origin"]
+    ignored = [name for name in options.non_defaults() if name not in kept]
     if ignored:
+        where = "the JavaScript runtime's" if sends_request_headers() else "the browser's"
         warnings.warn(
-            f"WebSocket(): {', '.join(ignored)} ignored: under Pyodide the runtime's own "
-            "WebSocket decides TLS, headers, compression and limits",
+            f"WebSocket(): {', '.join(ignored)} ignored: under Pyodide {where} own "
+            "WebSocket decides TLS, compression and limits"
+            + ("" if sends_request_headers() else ", and sets its own request headers"),
             RuntimeWarning,
             stacklevel=3,
         )
     return PyodideConnection(socket, url, protocols, options)
+
+
+def _native_arguments(protocols: list[str], options: ConnectOptions) -> Any:
+    """The native constructor's second argument: the protocols, or where the
+    runtime takes them and there are some, ``{protocols, headers}``."""
+    if not sends_request_headers() or (not options.headers and options.origin is None):
+        return to_js(protocols)
+    headers: dict[str, str] = {}
+    for name, value in options.headers:
+        # One field per name, as a JavaScript object holds them (RFC 9110 5.3).
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    if options.origin is not None:
+        headers = {k: v for k, v in headers.items() if k.lower() != "origin"}
+        headers["Origin"] = options.origin
+    return to_js({"protocols": protocols, "headers": headers}, dict_converter=js.Object.fromEntries)
 
 
 class PyodideConnection:
@@ -159,7 +196,7 @@ class PyodideConnection:
         self._options = options
         self._loop = asyncio.get_event_loop()
         try:
-            self._native = js.WebSocket.new(url, to_js(protocols))
+            self._native = js.WebSocket.new(url, _native_arguments(protocols, options))
         except JsException as exc:
             # Our checks ran first, so this is the runtime's own refusal
             # (a blocked port, mixed content): still a DOMException, never a JsException.

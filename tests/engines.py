@@ -398,6 +398,8 @@ def _xvfb(log: list[str]) -> Iterator[str]:
         yield f":{number}"
 
 
+# A browser runs the host in a page, and in a Web Worker: two engines.
+BROWSER_HOSTS: tuple[tuple[Host, str], ...] = (("page", ""), ("worker", "-worker"))
 NPM = "run ./tests/run (npm ci installs it from package.json)"
 ENGINES: dict[str, Engine] = {
     engine.name: engine
@@ -438,7 +440,7 @@ ENGINES: dict[str, Engine] = {
                 chromium(host),
                 ((CHROMIUM, "apt-get install chromium"),),
             )
-            for host, suffix in (("page", ""), ("worker", "-worker"))
+            for host, suffix in BROWSER_HOSTS
         ),
         *(
             Engine(
@@ -448,7 +450,7 @@ ENGINES: dict[str, Engine] = {
                 firefox(host),
                 ((FIREFOX, "apt-get install firefox-esr"),),
             )
-            for host, suffix in (("page", ""), ("worker", "-worker"))
+            for host, suffix in BROWSER_HOSTS
         ),
         *(
             Engine(
@@ -462,7 +464,7 @@ ENGINES: dict[str, Engine] = {
                     (XVFB, "apt-get install xvfb"),
                 ),
             )
-            for host, suffix in (("page", ""), ("worker", "-worker"))
+            for host, suffix in BROWSER_HOSTS
         ),
     ]
 }

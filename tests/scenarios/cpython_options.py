@@ -13,11 +13,12 @@ import json
 import logging
 import os
 import ssl
+import warnings
 from typing import Any
 
 from pyws_shim import CloseEvent, ConnectionClosed, DOMException, Event, MessageEvent, WebSocket
 
-from . import PYODIDE_RUNTIMES, Servers, scenario, skip_in
+from . import BROWSERS, PYODIDE_RUNTIMES, SCRIPT_RUNTIMES, Servers, scenario, skip_in
 
 # Why a scenario cannot run under Pyodide, one reason per option.
 NO_CUSTOM_CA = (
@@ -33,8 +34,16 @@ NO_HOSTNAME_OPTION = (
     "never trusted and its hostname check cannot be reached"
 )
 NO_HEADERS = (
-    "the native WebSocket sets its own request headers (Origin, User-Agent, "
+    "the browser's native WebSocket sets its own request headers (Origin, User-Agent, "
     "Sec-WebSocket-Extensions); it has no option to add or replace them"
+)
+NATIVE_USER_AGENT = (
+    "the runtime's native WebSocket sends its own User-Agent (Node 'node', Deno "
+    "'Deno/2.9.6', Bun none), not pyws_shim's and websockets'"
+)
+SENDS_HEADERS = (
+    "Node.js, Deno and Bun send the headers and Origin they are given "
+    "(new WebSocket(url, {protocols, headers})): nothing is ignored, nothing to warn about"
 )
 NO_COMPRESSION_OPTION = (
     "the native WebSocket always offers permessage-deflate; it has no option to turn it off"
@@ -229,7 +238,7 @@ async def wss_hostname_is_checked(servers: Servers) -> None:
 # Request headers.
 
 
-@scenario(skip=skip_in(PYODIDE_RUNTIMES, NO_HEADERS))
+@scenario(skip=skip_in(BROWSERS, NO_HEADERS))
 async def origin_header(servers: Servers) -> None:
     headers = await _request_headers(servers, origin="http://example.test")
     assert headers.get("origin") == "http://example.test", headers
@@ -237,7 +246,7 @@ async def origin_header(servers: Servers) -> None:
     assert "origin" not in headers, headers
 
 
-@scenario(skip=skip_in(PYODIDE_RUNTIMES, NO_HEADERS))
+@scenario(skip=skip_in(BROWSERS, NO_HEADERS))
 async def extra_headers(servers: Servers) -> None:
     headers = await _request_headers(servers, headers={"X-Test": "1"})
     assert headers.get("x-test") == "1", headers
@@ -246,7 +255,7 @@ async def extra_headers(servers: Servers) -> None:
     assert headers.get("x-b") == "b c", headers
 
 
-@scenario(skip=skip_in(PYODIDE_RUNTIMES, NO_HEADERS))
+@scenario(skip=skip_in(BROWSERS, NO_HEADERS) | skip_in(SCRIPT_RUNTIMES, NATIVE_USER_AGENT))
 async def user_agent_header(servers: Servers) -> None:
     headers = await _request_headers(servers)
     user_agent = headers.get("user-agent", "")
@@ -256,7 +265,7 @@ async def user_agent_header(servers: Servers) -> None:
     assert headers.get("user-agent") == "custom-agent/2.0", headers
 
 
-@scenario(skip=skip_in(PYODIDE_RUNTIMES, NO_HEADERS))
+@scenario(skip=skip_in(BROWSERS, NO_HEADERS) | skip_in(SCRIPT_RUNTIMES, NO_COMPRESSION_OPTION))
 async def extensions_and_protocol_headers(servers: Servers) -> None:
     headers = await _request_headers(servers)
     offer = headers.get("sec-websocket-extensions", "")
@@ -267,6 +276,21 @@ async def extensions_and_protocol_headers(servers: Servers) -> None:
     assert "sec-websocket-extensions" not in headers, headers
     headers = await _request_headers(servers, ["chat", "v2"])
     assert headers.get("sec-websocket-protocol") == "chat, v2", headers
+
+
+@scenario(skip=skip_in(("cpython", *SCRIPT_RUNTIMES), SENDS_HEADERS))
+async def headers_and_origin_are_ignored_with_a_warning_in_a_browser(servers: Servers) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        headers = await _request_headers(
+            servers, origin="http://example.test", headers={"X-Test": "1"}
+        )
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(messages) == 1, messages
+    assert "origin" in messages[0], messages
+    assert "headers" in messages[0], messages
+    assert "x-test" not in headers, headers
+    assert headers.get("origin") != "http://example.test", headers
 
 
 # Compression.
