@@ -240,10 +240,11 @@ def serve(config: dict[str, Any], run: Run) -> Iterator[tuple[str, queue.Queue[d
 # The engine table.
 
 Host = Literal["page", "worker", "script"]
-# Starts the engine on the host (the base URL of the HTTP server), logging to
-# the list; yields a probe that says whether the engine still runs; stopping
-# the engine is leaving the context.
-Starter = Callable[[str, list[str]], AbstractContextManager[Callable[[], bool]]]
+# Starts the engine on a module of tests/host/ ("host": host.mjs, the scenarios;
+# "natives": natives.mjs, see tests/natives.py), served by the HTTP server at the
+# base URL, logging to the list; yields a probe that says whether the engine
+# still runs; stopping the engine is leaving the context.
+Starter = Callable[[str, str, list[str]], AbstractContextManager[Callable[[], bool]]]
 
 
 @dataclass(frozen=True)
@@ -258,8 +259,8 @@ class Engine:
         return [f"{path} is missing: {how}" for path, how in self.needs if not Path(path).exists()]
 
 
-def _page_url(base: str, host: Host) -> str:
-    return f"{base}host/index.html" + ("?mode=worker" if host == "worker" else "")
+def _page_url(base: str, host: Host, entry: str) -> str:
+    return f"{base}host/index.html?mode={host}&entry={entry}"
 
 
 @contextmanager
@@ -301,8 +302,8 @@ def script(*command: str) -> Starter:
     """Node.js, Deno or Bun, running host.mjs as a script."""
 
     @contextmanager
-    def start(base: str, log: list[str]) -> Iterator[Callable[[], bool]]:
-        argv = [*command, str(HOST_DIR / "host.mjs"), base, str(DIST)]
+    def start(base: str, entry: str, log: list[str]) -> Iterator[Callable[[], bool]]:
+        argv = [*command, str(HOST_DIR / f"{entry}.mjs"), base, str(DIST)]
         with _process(argv, log, Path(command[0]).name, cwd=ROOT) as process:
             yield lambda: process.poll() is None
 
@@ -313,7 +314,7 @@ def chromium(host: Host) -> Starter:
     """Debian's Chromium, headless, driven by Playwright."""
 
     @contextmanager
-    def start(base: str, log: list[str]) -> Iterator[Callable[[], bool]]:
+    def start(base: str, entry: str, log: list[str]) -> Iterator[Callable[[], bool]]:
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as playwright:
@@ -323,7 +324,7 @@ def chromium(host: Host) -> Starter:
                 page.on("pageerror", lambda error: log.append(f"[page] uncaught: {error}"))
                 page.on("crash", lambda _: log.append("[page] crashed"))
                 page.on("console", lambda message: log.append(f"[console] {message.text}"))
-                page.goto(_page_url(base, host), wait_until="load")
+                page.goto(_page_url(base, host, entry), wait_until="load")
                 yield browser.is_connected
             finally:
                 browser.close()
@@ -335,7 +336,7 @@ def firefox(host: Host) -> Starter:
     """Debian's Firefox ESR, headless, driven by Marionette (marionette_driver)."""
 
     @contextmanager
-    def start(base: str, log: list[str]) -> Iterator[Callable[[], bool]]:
+    def start(base: str, entry: str, log: list[str]) -> Iterator[Callable[[], bool]]:
         from marionette_driver.marionette import Marionette
 
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -345,7 +346,7 @@ def firefox(host: Host) -> Starter:
         )
         try:
             client.start_session()
-            client.navigate(_page_url(base, host))
+            client.navigate(_page_url(base, host, entry))
             yield lambda: client.instance is not None and client.instance.runner.is_running()
         finally:
             client.cleanup()
@@ -360,7 +361,7 @@ def webkit(host: Host) -> Starter:
     """WebKitGTK's MiniBrowser under Xvfb, driven by Selenium through WebKitWebDriver."""
 
     @contextmanager
-    def start(base: str, log: list[str]) -> Iterator[Callable[[], bool]]:
+    def start(base: str, entry: str, log: list[str]) -> Iterator[Callable[[], bool]]:
         from selenium import webdriver
         from selenium.webdriver.webkitgtk.service import Service
 
@@ -373,7 +374,7 @@ def webkit(host: Host) -> Starter:
             service = Service(executable_path=WEBKIT_DRIVER, env=env)
             driver = webdriver.WebKitGTK(options=options, service=service)
             stack.callback(driver.quit)
-            driver.get(_page_url(base, host))
+            driver.get(_page_url(base, host, entry))
             process = driver.service.process
             yield lambda: process is not None and process.poll() is None
 
@@ -512,7 +513,7 @@ def run(engine: Engine, servers: dict[str, str], names: list[str]) -> Run:
     start = time.monotonic()
     with serve(config(servers, names), result) as (base, messages):
         try:
-            with engine.start(base, result.log) as running:
+            with engine.start(base, "host", result.log) as running:
                 _read(result, messages, names, running)
         except Exception as exc:  # the driver's failure is the run's
             if result.fatal is None and not result.done:
