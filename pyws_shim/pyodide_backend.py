@@ -14,7 +14,8 @@ here, each next to the evidence (``RUNTIMES.md``):
   ``bufferedAmount`` (Node counts nothing);
 - ``bufferedAmount`` grows synchronously in ``send()`` (Bun's stays 0: the
   bytes it does not count are counted here until the next turn of the loop);
-- ``binaryType`` is the shared one (Node resets an invalid value to "blob");
+- ``binaryType`` is the shared one (Node resets an invalid value to "blob";
+  Bun's default is "nodebuffer");
 - URLs are parsed by the runtime's ``URL`` class, then held to the URL
   Standard's host rules (Chromium accepts a space in a host);
 - ``headers=`` and ``origin=`` go to the native socket where it takes them
@@ -202,7 +203,9 @@ class PyodideConnection:
             # (a blocked port, mixed content): still a DOMException, never a JsException.
             raise DOMException(str(exc), _js_error_name(exc)) from None
         # The native socket's binaryType follows ours; messages come as
-        # ArrayBuffers (bytes) or JavaScript Blobs accordingly.
+        # ArrayBuffers (bytes) or JavaScript Blobs accordingly. Set at once:
+        # Bun's default is "nodebuffer" (Bun 1.4.5; RUNTIMES.md), and would
+        # deliver Node Buffers.
         self._native.binaryType = "blob"
         # Bytes sent in this turn of the event loop that the native
         # bufferedAmount did not count (Bun 1.4 counts none: its bufferedAmount
