@@ -52,9 +52,9 @@ NODE_MODULES = ROOT / "node_modules"
 ARTIFACTS = ROOT / "build" / "test-artifacts"
 
 SCENARIO_TIMEOUT = 60.0  # inside Pyodide, as in tests/test_scenarios.py
-# Pyodide, pyws_shim and pytest into the host: about 2 s in Node.js and
-# Chromium, 17-27 s in WebKitGTK on a 2-core machine.
-LOAD_TIMEOUT = 120.0
+# Pyodide, pyws_shim and pytest into the host: 4-20 s in Node.js, Deno, Bun,
+# Chromium and Firefox, 25-70 s in WebKitGTK on a busy 2-core machine.
+LOAD_TIMEOUT = 180.0
 # The host reports each scenario as it ends: this long without a word, it has hung.
 QUIET_TIMEOUT = SCENARIO_TIMEOUT + 30
 
