@@ -48,6 +48,10 @@ SENDS_HEADERS = (
 NO_COMPRESSION_OPTION = (
     "the native WebSocket always offers permessage-deflate; it has no option to turn it off"
 )
+NO_DEFLATE_IN_DENO = (
+    "Deno 2.9's native WebSocket offers no permessage-deflate at all (extensions stays ''), "
+    "and has no option to turn compression on or off"
+)
 NO_MAX_SIZE = "the native WebSocket has no configurable limit on the size of incoming messages"
 NO_THREADS = (
     "Pyodide has no threads (asyncio.to_thread cannot run), and its webloop is always "
@@ -265,7 +269,11 @@ async def user_agent_header(servers: Servers) -> None:
     assert headers.get("user-agent") == "custom-agent/2.0", headers
 
 
-@scenario(skip=skip_in(BROWSERS, NO_HEADERS) | skip_in(SCRIPT_RUNTIMES, NO_COMPRESSION_OPTION))
+@scenario(
+    skip=skip_in(BROWSERS, NO_HEADERS)
+    | skip_in(("node", "bun"), NO_COMPRESSION_OPTION)
+    | {"deno": NO_DEFLATE_IN_DENO}
+)
 async def extensions_and_protocol_headers(servers: Servers) -> None:
     headers = await _request_headers(servers)
     offer = headers.get("sec-websocket-extensions", "")
@@ -296,7 +304,7 @@ async def headers_and_origin_are_ignored_with_a_warning_in_a_browser(servers: Se
 # Compression.
 
 
-@scenario(skip=skip_in(PYODIDE_RUNTIMES, NO_COMPRESSION_OPTION))
+@scenario(skip=skip_in(PYODIDE_RUNTIMES, NO_COMPRESSION_OPTION) | {"deno": NO_DEFLATE_IN_DENO})
 async def compression_none(servers: Servers) -> None:
     async with WebSocket(servers.url("/echo")) as ws:
         # The server accepts the browser-like offer made by default.
