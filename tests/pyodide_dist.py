@@ -5,12 +5,13 @@
 (``tests/run`` creates that Python >= 3.12 environment with the pinned
 ``[pyodide-dist]`` extra of pyproject.toml and calls this before every
 Pyodide run.) The result, ``build/pyodide-dist/`` by default, is what
-pytest-pyodide's ``--dist-dir`` points at:
+``tests/engines.py`` serves to the browsers at ``/pyodide/`` and what
+Node.js, Deno and Bun load from the file system:
 
 * the files of the npm package ``pyodide`` (``node_modules/pyodide``, pinned
   in package.json), copied when that package changes;
-* the wheels that ``@run_in_pyodide`` loads inside Pyodide (``pytest``,
-  ``tblib`` and what they depend on), at the exact versions that Pyodide's
+* the wheels that ``tests/host/host.mjs`` loads inside Pyodide (``pytest``,
+  for its assertion rewriting, and what it depends on), at the exact versions that Pyodide's
   own ``pyodide-lock.json`` names, downloaded from PyPI with pip into
   ``build/pyodide-wheels/`` once (the npm package carries no wheels, and
   ``loadPackage`` would otherwise go to the CDN, which is not reachable);
@@ -18,8 +19,8 @@ pytest-pyodide's ``--dist-dir`` points at:
   sources (pure Python, ``py3-none-any``; about a second);
 * ``pyodide-lock.json``: Pyodide's own, with those wheels added through the
   ``pyodide-lock`` library (file name, sha256, imports, dependencies read
-  from the wheels' metadata), never edited by hand. Chromium checks the
-  sha256 of every wheel it loads.
+  from the wheels' metadata), never edited by hand. The browsers check the
+  sha256 of every wheel they load.
 
 Nothing here reaches anything but PyPI, and only for wheels not yet in the
 download cache.
@@ -41,10 +42,9 @@ NPM_PYODIDE = ROOT / "node_modules" / "pyodide"
 DEFAULT_DIST = ROOT / "build" / "pyodide-dist"
 WHEEL_CACHE = ROOT / "build" / "pyodide-wheels"
 
-# What run_in_pyodide loads inside Pyodide (pytest for its assertion
-# rewriting, tblib for tracebacks); their dependencies are found from the
-# wheels' metadata.
-TEST_PACKAGES = ("pytest", "tblib")
+# What the host loads inside Pyodide (pytest, for the scenarios' assertion
+# rewriting); its dependencies are found from the wheels' metadata.
+TEST_PACKAGES = ("pytest",)
 # The project's wheel is built from a copy of these (its package directory
 # comes from pyproject.toml's [tool.setuptools] packages).
 PROJECT_FILES = ("pyproject.toml", "README.md")

@@ -4,13 +4,16 @@
 #
 #   setup_venv           .venv: the package, editable, with its [dev] extras (pinned in
 #                        pyproject.toml) and the pinned setuptools that builds its wheel
-#   setup_node_modules   node_modules: `npm ci` (Pyodide, Node 24, Node 22), when
+#   setup_node_modules   node_modules: `npm ci` (Pyodide, Node 24, Node 22, Deno, Bun), when
 #                        package-lock.json changed
 #   setup_chromium       Debian's chromium (apt-get), when /usr/bin/chromium is missing
 #   setup_pyodide_dist   build/pyodide-dist: the offline Pyodide distribution with the
 #                        project's wheel (tests/pyodide_dist.py, run from build/pyodide-tools,
 #                        a Python >= 3.12 environment with the [pyodide-dist] extra); needs
 #                        setup_node_modules first
+#   setup_firefox        Debian's firefox-esr (apt-get), when /usr/bin/firefox-esr is missing
+#   setup_webkit         Debian's webkit2gtk-driver (WebKitWebDriver, and WebKitGTK's
+#                        MiniBrowser through libwebkit2gtk-4.1-0) and xvfb, when missing
 #   build_demo_wheel     build/demo-wheels: pyws_shim's wheel, which the demo page
 #                        installs into Pyodide (always rebuilt; demo_wheel_is_fresh
 #                        tells whether the one there is older than the sources)
@@ -117,6 +120,17 @@ with open("pyproject.toml", "rb") as f:
         touch "$tools/.installed"
     fi
     "$tools/bin/python" tests/pyodide_dist.py --dist build/pyodide-dist
+}
+
+setup_firefox() {
+    [ -x /usr/bin/firefox-esr ] || apt_install firefox-esr
+}
+
+setup_webkit() {
+    if [ ! -x /usr/bin/WebKitWebDriver ] || [ ! -x /usr/bin/Xvfb ] ||
+        [ ! -x /usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser ]; then
+        apt_install webkit2gtk-driver xvfb
+    fi
 }
 
 DEMO_WHEELS=build/demo-wheels

@@ -47,6 +47,7 @@ def load(name: str) -> ModuleType:
 bench = load("bench")
 client = load("client")
 
+
 def cases() -> list[Any]:
     found = []
     for series in bench.series_of(bench.CHECK, client.CLIENTS):

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM, CHROMIUM_FLAGS
-from playwright.sync_api import Locator, Page, expect, sync_playwright
+from engines import CHROMIUM, CHROMIUM_FLAGS
+from playwright.sync_api import Locator, Page, Route, expect, sync_playwright
 
 from pyws_shim.demo_server import DemoFiles, start_server
 
@@ -107,9 +107,24 @@ def loaded_page(page_url: str) -> Iterator[LoadedPage]:
             page = loaded.page
             page.on("pageerror", lambda error: loaded.errors.append(f"uncaught: {error}"))
             page.on("request", lambda request: loaded.requests.append(request.url))
+            # The loading indicator shows until Pyodide and pyws_shim are in:
+            # hold Pyodide's WebAssembly back until the test has seen it (on a
+            # fast machine the page would otherwise be ready before it looks).
+            held: list[Route] = []
+
+            def hold(route: Route) -> None:
+                held.append(route)
+
+            page.route("**/pyodide.asm.wasm", hold)
             page.goto(page_url, wait_until="domcontentloaded")
-            # The loading indicator shows until Pyodide and pyws_shim are in.
             expect(page.locator("#loading")).to_be_visible()
+            for _ in range(LOAD_TIMEOUT_MS // 50):
+                if held:
+                    break
+                page.wait_for_timeout(50)
+            assert held, "the page never asked for pyodide.asm.wasm"
+            held[0].continue_()
+            page.unroute("**/pyodide.asm.wasm")
             expect(page.locator("body")).to_have_attribute(
                 "data-state", "ready", timeout=LOAD_TIMEOUT_MS
             )

@@ -12,11 +12,18 @@ here, each next to the evidence (the repository's ``RUNTIMES.md``):
   from CLOSED back to CLOSING);
 - data sent once the closing handshake has started is counted by the shared
   ``bufferedAmount`` (Node counts nothing);
-- ``binaryType`` is the shared one (Node resets an invalid value to "blob");
+- ``bufferedAmount`` grows synchronously in ``send()`` (Bun's stays 0: the
+  bytes it does not count are counted here until the next turn of the loop);
+- ``binaryType`` is the shared one (Node resets an invalid value to "blob";
+  Bun's default is "nodebuffer");
 - URLs are parsed by the runtime's ``URL`` class, then held to the URL
   Standard's host rules (Chromium accepts a space in a host);
+- ``headers=`` and ``origin=`` go to the native socket where it takes them
+  (Node, Deno and Bun); a browser ignores them, with a warning;
 - a failure while connecting always ends in ``close`` 1006 (Node 22 fires
-  ``error`` and never ``close``).
+  ``error`` and never ``close``);
+- a close frame with a code no endpoint may send fails the connection
+  (Firefox ends in a clean ``close`` with that code).
 
 One proxy per event type forwards the native events; all four are destroyed
 when the socket closes, and nothing is created per message. Binary data is
@@ -44,10 +51,21 @@ if TYPE_CHECKING:
     from ..options import ConnectOptions
     from . import ConnectionHandler
 
-__all__ = ["JsBlob", "PyodideConnection", "base_url", "connect", "is_in_node", "parse_url"]
-
+__all__ = [
+    "JsBlob",
+    "PyodideConnection",
+    "base_url",
+    "connect",
+    "is_in_node",
+    "parse_url",
+    "sends_request_headers",
+]
 
 _NATIVE_OPEN: Final = 1
+# The close codes a server may send (RFC 6455 7.4.1 and IANA's registry; the
+# websockets library, which the CPython backend runs on, accepts these). 1005
+# is what a close frame without a code reports.
+_RECEIVABLE_CLOSE_CODES: Final = frozenset({1000, 1001, 1002, 1003, *range(1007, 1015), 1005})
 _EVENT_TYPES: Final = ("open", "message", "error", "close")
 
 
@@ -137,24 +155,51 @@ class JsBlob(Blob):
         return JsBlob.from_handle(self._handle.slice(start, end, content_type))
 
 
+def sends_request_headers() -> bool:
+    """Whether the native WebSocket takes request headers: Node.js (undici),
+    Deno and Bun accept a non-standard ``new WebSocket(url, {protocols,
+    headers})`` and send them, ``Origin`` and ``User-Agent`` included
+    (measured with Node 22 and 24, Deno 2.9, Bun 1.4; RUNTIMES.md); a
+    browser sets its own and has no way to add any."""
+    return is_in_node()  # Deno and Bun say "node" too
+
+
 def connect(
     handler: ConnectionHandler,
     url: str,
     protocols: list[str],
     options: ConnectOptions,
 ) -> PyodideConnection:
-    # The shim keeps the timeouts itself; the runtime decides the rest.
-    ignored = [
-        name for name in options.non_defaults() if name not in ("open_timeout", "close_timeout")
-    ]
+    # The shim keeps the timeouts itself, and passes headers where the
+    # runtime takes them; the runtime decides the rest.
+    kept = ["open_timeout", "close_timeout"]
+    if sends_request_headers():
+        kept += ["headers", "origin"]
+    ignored = [name for name in options.non_defaults() if name not in kept]
     if ignored:
+        where = "the JavaScript runtime's" if sends_request_headers() else "the browser's"
         warnings.warn(
-            f"WebSocket(): {', '.join(ignored)} ignored: under Pyodide the runtime's own "
-            "WebSocket decides TLS, headers, compression and limits",
+            f"WebSocket(): {', '.join(ignored)} ignored: under Pyodide {where} own "
+            "WebSocket decides TLS, compression and limits"
+            + ("" if sends_request_headers() else ", and sets its own request headers"),
             RuntimeWarning,
             stacklevel=3,
         )
     return PyodideConnection(handler, url, protocols, options)
+
+
+def _native_arguments(protocols: list[str], options: ConnectOptions) -> Any:
+    """The native constructor's second argument: the protocols, or where the
+    runtime takes them and there are some, ``{protocols, headers}``."""
+    if not sends_request_headers() or (not options.headers and options.origin is None):
+        return to_js(protocols)
+    headers: dict[str, str] = {}
+    for name, value in options.headers:
+        # One field per name, as a JavaScript object holds them (RFC 9110 5.3).
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    if options.origin is not None:  # (never also in headers: options.py refuses that)
+        headers["Origin"] = options.origin
+    return to_js({"protocols": protocols, "headers": headers}, dict_converter=js.Object.fromEntries)
 
 
 class PyodideConnection:
@@ -171,14 +216,21 @@ class PyodideConnection:
         self._options = options
         self._loop = asyncio.get_event_loop()
         try:
-            self._native = js.WebSocket.new(url, to_js(protocols))
+            self._native = js.WebSocket.new(url, _native_arguments(protocols, options))
         except JsException as exc:
             # Our checks ran first, so this is the runtime's own refusal
             # (a blocked port, mixed content): still a DOMException, never a JsException.
             raise DOMException(str(exc), _js_error_name(exc)) from None
         # The native socket's binaryType follows ours; messages come as
-        # ArrayBuffers (bytes) or JavaScript Blobs accordingly.
+        # ArrayBuffers (bytes) or JavaScript Blobs accordingly. Set at once:
+        # Bun's default is "nodebuffer" (Bun 1.4.5; RUNTIMES.md), and would
+        # deliver Node Buffers.
         self._native.binaryType = "blob"
+        # Bytes sent in this turn of the event loop that the native
+        # bufferedAmount did not count (Bun 1.4 counts none: its bufferedAmount
+        # is 0 right after send(); RUNTIMES.md). The standard's getter reports
+        # them "as of the last time the event loop reached step 1".
+        self._uncounted = 0
         self._opened = False
         self._closing = False
         self._reported = False
@@ -210,7 +262,7 @@ class PyodideConnection:
 
     @property
     def buffered_amount(self) -> int:
-        return int(self._native.bufferedAmount)
+        return int(self._native.bufferedAmount) + self._uncounted
 
     def binary_type_changed(self, binary_type: str) -> None:
         self._native.binaryType = binary_type
@@ -219,15 +271,31 @@ class PyodideConnection:
         native = self._native
         if self._reported or native.readyState != _NATIVE_OPEN:
             return False  # the closing handshake has started
+        before = int(native.bufferedAmount)
         if isinstance(data, str):
             native.send(data)
+            size = len(data.encode("utf-8"))
         elif isinstance(data, JsBlob):
             native.send(data.handle)
+            size = data.size
         elif isinstance(data, Blob):
-            native.send(to_js(data.held_bytes))
+            held = data.held_bytes
+            assert held is not None  # a Blob held elsewhere is a JsBlob here
+            native.send(to_js(held))
+            size = len(held)
         else:
             native.send(to_js(data))  # one copy, into a Uint8Array
+            size = memoryview(data).nbytes
+        # Count what the native bufferedAmount did not (Bun), until the next turn.
+        uncounted = size - (int(native.bufferedAmount) - before)
+        if uncounted > 0:
+            if not self._uncounted:
+                self._loop.call_soon(self._next_turn)
+            self._uncounted += uncounted
         return True
+
+    def _next_turn(self) -> None:
+        self._uncounted = 0
 
     def start_closing_handshake(self, code: int | None, reason: str) -> None:
         self._closing = True
@@ -329,12 +397,19 @@ class PyodideConnection:
             self._forward(self._report_closed, Closure(failed=True))
 
     def _native_close(self, event: Any) -> None:
-        code = int(event.code)
+        code, reason, clean = int(event.code), str(event.reason), bool(event.wasClean)
+        if clean and code not in _RECEIVABLE_CLOSE_CODES and not 3000 <= code <= 4999:
+            # A close frame with an invalid code is a protocol error (RFC 6455
+            # 7.4.1, 7.1.7): fail the connection (error, then close 1006), as
+            # Chromium, Node and the CPython backend do. Firefox 153 ends in a
+            # clean close with the server's code (999 in
+            # failures.invalid_close_code_from_the_server_fails).
+            self._failed = True
+            clean = False
         # The native close event says 1006 when no close frame came.
-        received = None if code == ABNORMAL_CLOSURE else CloseFrame(code, str(event.reason))
+        received = None if code == ABNORMAL_CLOSURE else CloseFrame(code, reason)
         self._forward(
-            self._report_closed,
-            Closure(received=received, clean=bool(event.wasClean), failed=self._failed),
+            self._report_closed, Closure(received=received, clean=clean, failed=self._failed)
         )
 
     def _report_closed(self, closure: Closure) -> None:

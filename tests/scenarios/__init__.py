@@ -3,34 +3,45 @@
 Each scenario is ``async def name(servers: Servers) -> None``: it uses only
 pyws_shim's public API, the standard library and the URLs in ``servers``,
 and asserts with plain ``assert``. ``tests/test_scenarios.py`` runs every
-one of them in CPython; the Pyodide runs (Node.js, Chromium) import this
-same package inside Pyodide and run the same functions.
+one of them in CPython; the Pyodide runs (``tests/test_in_engines.py``:
+Node.js, Deno, Bun, and a Chromium, Firefox or WebKit page or worker)
+import this same package inside Pyodide and run the same functions.
 
 A scenario that cannot run in some runtime says so with ``skip={runtime:
-reason}``; the runner skips it there with that reason.
+reason}`` (``skip_in(runtimes, reason)`` builds one for several); the runner
+skips it there with that reason. A runtime is named by its native WebSocket:
+a browser's page and worker share one name.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import overload
 from urllib.parse import urlencode
 
 __all__ = [
+    "BROWSERS",
+    "PYODIDE_RUNTIMES",
     "RUNTIMES",
     "SCENARIOS",
+    "SCRIPT_RUNTIMES",
     "Scenario",
     "Servers",
     "current_runtime",
     "load_all",
     "scenario",
+    "skip_in",
 ]
 
-# The runtimes the suite runs in.
-RUNTIMES = ("cpython", "node", "chromium")
+# The runtimes the suite runs in: CPython, and under Pyodide the JavaScript
+# runtimes that run scripts, and the browsers (page and Web Worker).
+SCRIPT_RUNTIMES = ("node", "deno", "bun")
+BROWSERS = ("chromium", "firefox", "webkit")
+PYODIDE_RUNTIMES = SCRIPT_RUNTIMES + BROWSERS
+RUNTIMES = ("cpython", *PYODIDE_RUNTIMES)
 
 # The modules of this package that hold scenarios, in the order they run.
 MODULES = (
@@ -124,6 +135,11 @@ def scenario(
     return register if function is None else register(function)
 
 
+def skip_in(runtimes: Iterable[str], reason: str) -> dict[str, str]:
+    """``skip=`` for a scenario that cannot run in any of ``runtimes``, for one reason."""
+    return dict.fromkeys(runtimes, reason)
+
+
 def load_all() -> dict[str, Scenario]:
     """Import every scenario module; return the registry."""
     for module in MODULES:
@@ -132,9 +148,23 @@ def load_all() -> dict[str, Scenario]:
 
 
 def current_runtime() -> str:
-    """``"cpython"``, or under Pyodide ``"node"`` or ``"chromium"``."""
+    """``"cpython"``, or under Pyodide the JavaScript runtime: ``"deno"``,
+    ``"bun"``, ``"node"``, or a browser by its user agent: ``"firefox"``,
+    ``"chromium"`` or ``"webkit"``."""
     if sys.platform != "emscripten":
         return "cpython"
     import js  # type: ignore[import-not-found]
 
-    return "node" if hasattr(js, "process") else "chromium"
+    # Deno and Bun have a `process` too (and say they are "node"): ask them first.
+    if hasattr(js, "Deno"):
+        return "deno"
+    if hasattr(js, "Bun"):
+        return "bun"
+    if hasattr(js, "process"):
+        return "node"
+    agent = str(js.navigator.userAgent)
+    if "Firefox/" in agent:
+        return "firefox"
+    if "Chrome/" in agent:  # Chromium's user agent names Safari too
+        return "chromium"
+    return "webkit"

@@ -119,7 +119,14 @@ async def ready_state_closing_when_server_closes(servers: Servers) -> None:
 # protocol, extensions, url.
 
 
-@scenario
+@scenario(
+    skip={
+        "deno": (
+            "Deno 2.9's native WebSocket offers no permessage-deflate, so extensions is '' "
+            "at open; no wrapper can add an extension the runtime does not negotiate"
+        )
+    }
+)
 async def protocol_and_extensions_empty_until_open(servers: Servers) -> None:
     ws = WebSocket(servers.url("/echo"), ["chat", "other"])
     assert ws.protocol == "", ws.protocol

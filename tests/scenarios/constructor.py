@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from pyws_shim import WebSocket
 
-from . import Servers, scenario
+from . import BROWSERS, SCRIPT_RUNTIMES, Servers, scenario, skip_in
 from ._support import dom_error, raises
 
 
@@ -82,7 +82,9 @@ async def unparsable_url_is_syntax_error(servers: Servers) -> None:
 
 
 @scenario(
-    skip={"chromium": "in a browser, relative URLs resolve against the page's (or worker's) URL"}
+    skip=skip_in(
+        BROWSERS, "in a browser, relative URLs resolve against the page's (or worker's) URL"
+    )
 )
 async def relative_url_is_syntax_error_outside_a_page(servers: Servers) -> None:
     # With no document there is no base URL: the URL parser fails on these.
@@ -92,10 +94,9 @@ async def relative_url_is_syntax_error_outside_a_page(servers: Servers) -> None:
 
 
 @scenario(
-    skip={
-        "cpython": "no page, so no base URL: relative URLs are a SyntaxError",
-        "node": "no page, so no base URL: relative URLs are a SyntaxError",
-    }
+    skip=skip_in(
+        ("cpython", *SCRIPT_RUNTIMES), "no page, so no base URL: relative URLs are a SyntaxError"
+    )
 )
 async def relative_url_resolves_against_the_page(servers: Servers) -> None:
     # Constructor step 1: "Let baseURL be this's relevant settings object's

@@ -3,7 +3,7 @@
 the event-loop requirement and the logged failure reason.
 
 Under Pyodide the runtime's native WebSocket decides these things itself, so
-every scenario here is skipped in Node.js and Chromium, each with its reason.
+every scenario here is skipped in its runtimes, each with its reason.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import json
 import logging
 import os
 import ssl
+import warnings
 from typing import Any
 
 from pyws_shim import CloseEvent, ConnectionClosed, DOMException, Event, MessageEvent, WebSocket
 
-from . import Servers, scenario
+from . import BROWSERS, PYODIDE_RUNTIMES, SCRIPT_RUNTIMES, Servers, scenario, skip_in
 
 # Why a scenario cannot run under Pyodide, one reason per option.
 NO_CUSTOM_CA = (
@@ -33,11 +34,23 @@ NO_HOSTNAME_OPTION = (
     "never trusted and its hostname check cannot be reached"
 )
 NO_HEADERS = (
-    "the native WebSocket sets its own request headers (Origin, User-Agent, "
+    "the browser's native WebSocket sets its own request headers (Origin, User-Agent, "
     "Sec-WebSocket-Extensions); it has no option to add or replace them"
+)
+NATIVE_USER_AGENT = (
+    "the runtime's native WebSocket sends its own User-Agent (Node 'node', Deno "
+    "'Deno/2.9.6', Bun none), not pyws_shim's and websockets'"
+)
+SENDS_HEADERS = (
+    "Node.js, Deno and Bun send the headers and Origin they are given "
+    "(new WebSocket(url, {protocols, headers})): nothing is ignored, nothing to warn about"
 )
 NO_COMPRESSION_OPTION = (
     "the native WebSocket always offers permessage-deflate; it has no option to turn it off"
+)
+NO_DEFLATE_IN_DENO = (
+    "Deno 2.9's native WebSocket offers no permessage-deflate at all (extensions stays ''), "
+    "and has no option to turn compression on or off"
 )
 NO_MAX_SIZE = "the native WebSocket has no configurable limit on the size of incoming messages"
 NO_THREADS = (
@@ -141,7 +154,7 @@ def _port(url: str) -> str:
 # TLS.
 
 
-@scenario(skip={"node": NO_CUSTOM_CA, "chromium": NO_CUSTOM_CA})
+@scenario(skip=skip_in(PYODIDE_RUNTIMES, NO_CUSTOM_CA))
 async def wss_with_test_ca(servers: Servers) -> None:
     context = ssl.create_default_context(cafile=servers.ca_file)
     ws = WebSocket(servers.secure_url("/echo"), ssl=context)
@@ -164,7 +177,7 @@ async def wss_with_test_ca(servers: Servers) -> None:
     assert ws.readyState == WebSocket.CLOSED
 
 
-@scenario(skip={"node": NO_CUSTOM_CA, "chromium": NO_CUSTOM_CA})
+@scenario(skip=skip_in(PYODIDE_RUNTIMES, NO_CUSTOM_CA))
 async def wss_untrusted_certificate_fails(servers: Servers) -> None:
     # No ssl= option: the default context, the system trust store, which does
     # not hold the test CA.
@@ -174,7 +187,7 @@ async def wss_untrusted_certificate_fails(servers: Servers) -> None:
     assert isinstance(closed.__cause__, ssl.SSLCertVerificationError), repr(closed.__cause__)
 
 
-@scenario(skip={"node": NO_CERT_ENV, "chromium": NO_CERT_ENV})
+@scenario(skip=skip_in(PYODIDE_RUNTIMES, NO_CERT_ENV))
 async def ssl_cert_file_is_honoured(servers: Servers) -> None:
     saved = os.environ.get("SSL_CERT_FILE")
     os.environ["SSL_CERT_FILE"] = servers.ca_file
@@ -195,7 +208,7 @@ async def ssl_cert_file_is_honoured(servers: Servers) -> None:
             os.environ["SSL_CERT_FILE"] = saved
 
 
-@scenario(skip={"node": NO_HOSTNAME_OPTION, "chromium": NO_HOSTNAME_OPTION})
+@scenario(skip=skip_in(PYODIDE_RUNTIMES, NO_HOSTNAME_OPTION))
 async def wss_hostname_is_checked(servers: Servers) -> None:
     # The test certificate names "localhost" and the IP address 127.0.0.1.
     port = _port(servers.wss)
@@ -229,7 +242,7 @@ async def wss_hostname_is_checked(servers: Servers) -> None:
 # Request headers.
 
 
-@scenario(skip={"node": NO_HEADERS, "chromium": NO_HEADERS})
+@scenario(skip=skip_in(BROWSERS, NO_HEADERS))
 async def origin_header(servers: Servers) -> None:
     headers = await _request_headers(servers, origin="http://example.test")
     assert headers.get("origin") == "http://example.test", headers
@@ -237,7 +250,7 @@ async def origin_header(servers: Servers) -> None:
     assert "origin" not in headers, headers
 
 
-@scenario(skip={"node": NO_HEADERS, "chromium": NO_HEADERS})
+@scenario(skip=skip_in(BROWSERS, NO_HEADERS))
 async def extra_headers(servers: Servers) -> None:
     headers = await _request_headers(servers, headers={"X-Test": "1"})
     assert headers.get("x-test") == "1", headers
@@ -246,7 +259,7 @@ async def extra_headers(servers: Servers) -> None:
     assert headers.get("x-b") == "b c", headers
 
 
-@scenario(skip={"node": NO_HEADERS, "chromium": NO_HEADERS})
+@scenario(skip=skip_in(BROWSERS, NO_HEADERS) | skip_in(SCRIPT_RUNTIMES, NATIVE_USER_AGENT))
 async def user_agent_header(servers: Servers) -> None:
     headers = await _request_headers(servers)
     user_agent = headers.get("user-agent", "")
@@ -256,7 +269,11 @@ async def user_agent_header(servers: Servers) -> None:
     assert headers.get("user-agent") == "custom-agent/2.0", headers
 
 
-@scenario(skip={"node": NO_HEADERS, "chromium": NO_HEADERS})
+@scenario(
+    skip=skip_in(BROWSERS, NO_HEADERS)
+    | skip_in(("node", "bun"), NO_COMPRESSION_OPTION)
+    | {"deno": NO_DEFLATE_IN_DENO}
+)
 async def extensions_and_protocol_headers(servers: Servers) -> None:
     headers = await _request_headers(servers)
     offer = headers.get("sec-websocket-extensions", "")
@@ -269,10 +286,25 @@ async def extensions_and_protocol_headers(servers: Servers) -> None:
     assert headers.get("sec-websocket-protocol") == "chat, v2", headers
 
 
+@scenario(skip=skip_in(("cpython", *SCRIPT_RUNTIMES), SENDS_HEADERS))
+async def headers_and_origin_are_ignored_with_a_warning_in_a_browser(servers: Servers) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        headers = await _request_headers(
+            servers, origin="http://example.test", headers={"X-Test": "1"}
+        )
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(messages) == 1, messages
+    assert "origin" in messages[0], messages
+    assert "headers" in messages[0], messages
+    assert "x-test" not in headers, headers
+    assert headers.get("origin") != "http://example.test", headers
+
+
 # Compression.
 
 
-@scenario(skip={"node": NO_COMPRESSION_OPTION, "chromium": NO_COMPRESSION_OPTION})
+@scenario(skip=skip_in(PYODIDE_RUNTIMES, NO_COMPRESSION_OPTION) | {"deno": NO_DEFLATE_IN_DENO})
 async def compression_none(servers: Servers) -> None:
     async with WebSocket(servers.url("/echo")) as ws:
         # The server accepts the browser-like offer made by default.
@@ -291,7 +323,7 @@ async def compression_none(servers: Servers) -> None:
 # Limits and timeouts.
 
 
-@scenario(skip={"node": NO_MAX_SIZE, "chromium": NO_MAX_SIZE})
+@scenario(skip=skip_in(PYODIDE_RUNTIMES, NO_MAX_SIZE))
 async def max_size_exceeded_fails(servers: Servers) -> None:
     ws = WebSocket(servers.url("/bytes", size=2000), max_size=1000)
     log = _Log(ws)
@@ -304,7 +336,7 @@ async def max_size_exceeded_fails(servers: Servers) -> None:
     assert ws.readyState == WebSocket.CLOSED
 
 
-@scenario(skip={"node": NO_MAX_SIZE, "chromium": NO_MAX_SIZE})
+@scenario(skip=skip_in(PYODIDE_RUNTIMES, NO_MAX_SIZE))
 async def max_size_none_and_default_accept_16_mib(servers: Servers) -> None:
     size = 16 * 2**20
     pattern = bytes(range(256))
@@ -331,7 +363,7 @@ async def max_size_none_and_default_accept_16_mib(servers: Servers) -> None:
 # The event loop and logging.
 
 
-@scenario(skip={"node": NO_THREADS, "chromium": NO_THREADS})
+@scenario(skip=skip_in(PYODIDE_RUNTIMES, NO_THREADS))
 async def constructor_needs_a_running_loop(servers: Servers) -> None:
     def without_loop(url: str) -> BaseException:
         try:
@@ -361,7 +393,7 @@ class _Collect(logging.Handler):
         self.records.append(record)
 
 
-@scenario(skip={"node": NO_LOGGING, "chromium": NO_LOGGING})
+@scenario(skip=skip_in(PYODIDE_RUNTIMES, NO_LOGGING))
 async def failure_reason_is_logged(servers: Servers) -> None:
     logger = logging.getLogger("pyws_shim")
     handler = _Collect()

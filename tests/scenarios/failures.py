@@ -17,6 +17,21 @@ from pyws_shim import ConnectionClosed, WebSocket
 from . import Servers, scenario
 from ._support import EventLog
 
+# Native behaviours no wrapper can see or undo (README, "native differences").
+FIREFOX_DROPS_OPEN = {
+    "firefox": (
+        "Firefox 153 often fires no open, and drops the messages before it, when the "
+        "server's first frames are invalid: error and close come alone, and nothing a "
+        "wrapper can see (readyState goes from 0 to 3, protocol and extensions stay '') "
+        "says that the handshake had completed"
+    )
+}
+_MASKED = (
+    "accepts a masked frame from the server and delivers its message (RFC 6455 5.1 "
+    "says the client must fail the connection); a wrapper never sees the mask bit"
+)
+ACCEPTS_MASKED_FRAMES = {"firefox": "Firefox 153 " + _MASKED, "deno": "Deno 2.9 " + _MASKED}
+
 
 async def _fails(url: str) -> EventLog:
     """Open ``url``; check the connection failed the way the standard says."""
@@ -49,27 +64,27 @@ async def response_that_is_not_an_upgrade_fails(servers: Servers) -> None:
     assert log.types == ["error", "close"]
 
 
-@scenario
+@scenario(skip=FIREFOX_DROPS_OPEN)
 async def invalid_utf8_in_a_text_message_fails(servers: Servers) -> None:
     # FIN+text, 2 bytes: 0xC3 0x28 is not UTF-8. No message event.
     log = await _fails(servers.url("/raw", hex="8102c328"))
     assert log.types == ["open", "error", "close"]
 
 
-@scenario
+@scenario(skip=FIREFOX_DROPS_OPEN)
 async def invalid_utf8_across_fragments_fails(servers: Servers) -> None:
     # A text frame with 0xE2 0x82, then a final continuation with 0x28.
     log = await _fails(servers.url("/raw", hex="0102e282" + "800128"))
     assert log.types == ["open", "error", "close"]
 
 
-@scenario
+@scenario(skip=FIREFOX_DROPS_OPEN)
 async def reserved_opcode_fails(servers: Servers) -> None:
     log = await _fails(servers.url("/raw", hex="8300"))
     assert log.types == ["open", "error", "close"]
 
 
-@scenario
+@scenario(skip=ACCEPTS_MASKED_FRAMES)
 async def masked_frame_from_the_server_fails(servers: Servers) -> None:
     # RFC 6455 5.1: "A client MUST close a connection if it detects a masked frame."
     log = await _fails(servers.url("/raw", hex="818100000000" + "61"))
@@ -83,13 +98,13 @@ async def invalid_close_code_from_the_server_fails(servers: Servers) -> None:
     assert log.types == ["open", "error", "close"]
 
 
-@scenario
+@scenario(skip=FIREFOX_DROPS_OPEN)
 async def invalid_utf8_in_a_close_reason_fails(servers: Servers) -> None:
     log = await _fails(servers.url("/raw", hex="880403e8c328"))
     assert log.types == ["open", "error", "close"]
 
 
-@scenario
+@scenario(skip=FIREFOX_DROPS_OPEN)
 async def messages_before_a_protocol_error_are_delivered(servers: Servers) -> None:
     # "ok", then an unfinished fragmented message interrupted by a new text frame.
     ws = WebSocket(servers.url("/raw", hex="81026f6b" + "010161" + "810162"))

@@ -1,23 +1,24 @@
-"""Runs the scenarios of ``tests/scenarios`` inside Pyodide, in a Web Worker.
+"""Runs the scenarios of ``tests/scenarios`` inside Pyodide, in any engine.
 
-``tests/worker/worker.mjs`` loads Pyodide and pyws_shim in a module Web
-Worker, writes this file into Pyodide's file system and calls :func:`run`
-with the configuration ``tests/test_in_worker.py`` sent: the scenario
-sources, where to put them, the loopback servers' URLs, the scenarios to run
-and the timeout of each. Each result goes back at once, as a JSON text,
-through ``report``:
+``tests/host/host.mjs`` loads Pyodide and pyws_shim (in a browser page, a
+Web Worker, or a Node.js, Deno or Bun script), writes this file into
+Pyodide's file system and calls :func:`run` with the configuration from
+``tests/engines.py``: the scenario sources, where to put them, the loopback
+servers' URLs, the scenarios to run and the timeout of each. Each result goes
+back at once, as a JSON text, through ``report``:
 
-* ``{"type": "worker-check", "outcome": ..., "message": ..., "facts": {...}}``
-  first: whether this really is a dedicated worker (no ``document``, ``self``
-  a ``WorkerGlobalScope``), seen from Python;
+* ``{"type": "host", "facts": {...}}`` first: what this host is, seen from
+  Python (its global scope, document, location, user agent, the registry's
+  runtime name); ``tests/engines.py`` checks them against its engine table;
 * then ``{"type": "result", "name": ..., "outcome": "passed" | "failed" |
   "skipped", "message": ..., "output": ..., "seconds": ...}`` for each
   scenario, in order: ``message`` is the traceback of a failure or the
-  reason for a skip, ``output`` what the scenario wrote to stdout and stderr
-  (the ``"pyws_shim"`` logger's lines included).
+  reason for a skip (the scenario's own ``skip`` for this runtime),
+  ``output`` what the scenario wrote to stdout and stderr (the
+  ``"pyws_shim"`` logger's lines included).
 
 The scenarios are installed by ``tests/scenarios_install.py`` (sent in the
-configuration), with pytest's assertion rewriting, as in the other runtimes.
+configuration), with pytest's assertion rewriting, as in every runtime.
 """
 
 from __future__ import annotations
@@ -33,60 +34,62 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# The scenario registry's name for Chromium's native WebSocket: the skip key
-# that applies here, in a worker as in a page.
-RUNTIME = "chromium"
-
 Report = Callable[[str], None]
 
 
-def check_worker() -> dict[str, Any]:
-    """Assert that this is a dedicated Web Worker in Chromium; the facts seen."""
+def host_facts() -> dict[str, Any]:
+    """What this host is: the facts ``tests/engines.py`` checks."""
     import js  # type: ignore[import-not-found]
     from scenarios import current_runtime
 
     from pyws_shim.backends import pyodide as pyodide_backend
 
-    facts: dict[str, Any] = {"has_document": hasattr(js, "document")}
-    result: dict[str, Any] = {"type": "worker-check", "facts": facts}
-    try:
-        facts["global_scope"] = str(js.self.constructor.name)
-        facts["location"] = str(js.location.href)
-        facts["user_agent"] = str(js.navigator.userAgent)
-        facts["current_runtime"] = current_runtime()
-        facts["base_url"] = pyodide_backend.base_url()
-        assert not hasattr(js, "document"), "a worker has no document"
-        assert not hasattr(js, "window"), "a worker has no window"
-        assert hasattr(js, "WorkerGlobalScope"), "no WorkerGlobalScope: not a worker"
-        assert js.WorkerGlobalScope.prototype.isPrototypeOf(js.self), (
-            f"self is a {facts['global_scope']}, not a WorkerGlobalScope"
-        )
-        assert js.DedicatedWorkerGlobalScope.prototype.isPrototypeOf(js.self), (
-            f"self is a {facts['global_scope']}, not a DedicatedWorkerGlobalScope"
-        )
-        assert js.self == js.globalThis, "self is not the global object"
-        assert not pyodide_backend.is_in_node(), "Node.js?"
-        assert "Chrome/" in facts["user_agent"], facts["user_agent"]
-        assert facts["current_runtime"] == RUNTIME, facts["current_runtime"]
-        # The API base URL of a worker is its own URL.
-        assert facts["base_url"] == facts["location"], (facts["base_url"], facts["location"])
-    except Exception as exc:
-        result.update(outcome="failed", message="".join(traceback.format_exception(exc)))
-    else:
-        result.update(outcome="passed", message="")
-    return result
+    def probe(expression: Callable[[], Any]) -> Any:
+        try:
+            return expression()
+        except Exception as exc:  # a probe that fails says why, as its fact
+            return f"{type(exc).__name__}: {exc}"
+
+    return {
+        "runtime": current_runtime(),
+        "global_scope": probe(lambda: str(js.globalThis.constructor.name)),
+        "has_document": hasattr(js, "document"),
+        "has_window": hasattr(js, "window"),
+        "is_worker": probe(
+            lambda: (
+                hasattr(js, "DedicatedWorkerGlobalScope")
+                and bool(js.DedicatedWorkerGlobalScope.prototype.isPrototypeOf(js.globalThis))
+            )
+        ),
+        "location": probe(lambda: str(js.location.href) if hasattr(js, "location") else None),
+        "user_agent": probe(lambda: str(js.navigator.userAgent)),
+        "is_in_node": pyodide_backend.is_in_node(),
+        "base_url": pyodide_backend.base_url(),
+        "versions": probe(
+            lambda: (
+                {
+                    str(k): str(v)
+                    for k, v in js.Object.entries(js.process.versions).to_py()
+                    if k in ("node", "deno", "bun", "v8", "uv")
+                }
+                if hasattr(js, "process")
+                else {}
+            )
+        ),
+    }
 
 
 async def run_scenario(name: str, servers: Any, seconds: float) -> dict[str, Any]:
     """Run the scenario ``name`` (from the registry) once; its result."""
-    from scenarios import load_all
+    from scenarios import current_runtime, load_all
 
     result: dict[str, Any] = {"type": "result", "name": name, "output": "", "seconds": 0.0}
     case = load_all().get(name)
     if case is None:
-        return result | {"outcome": "failed", "message": f"no scenario {name} in the worker"}
-    if RUNTIME in case.skip:
-        return result | {"outcome": "skipped", "message": case.skip[RUNTIME]}
+        return result | {"outcome": "failed", "message": f"no scenario {name} in the registry here"}
+    runtime = current_runtime()
+    if runtime in case.skip:
+        return result | {"outcome": "skipped", "message": case.skip[runtime]}
     output = io.StringIO()
     start = time.monotonic()
     try:
@@ -130,7 +133,7 @@ async def run(config_json: str, report: Report) -> None:
     scenarios_install.install(config["files"], config["root"])
     from scenarios import Servers, load_all
 
-    report(json.dumps(check_worker()))
+    report(json.dumps({"type": "host", "facts": host_facts()}))
     load_all()  # an import error fails here, once, rather than in each scenario
     servers = Servers(**config["servers"])
     for name in config["names"]:
