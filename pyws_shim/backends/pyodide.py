@@ -46,6 +46,7 @@ from ..blob import Blob, Chunk
 from ..exceptions import DOMException
 from ..validation import check_special_host
 from . import ABNORMAL_CLOSURE, CloseFrame, Closure
+from .close_timer import CloseTimer
 
 if TYPE_CHECKING:
     from ..options import ConnectOptions
@@ -246,10 +247,19 @@ class PyodideConnection:
             self._native.addEventListener(type_, proxy)
         # Neither Node nor Chromium bounds the opening handshake, and Node
         # never gives up on a closing handshake (Chromium after 60 s): the
-        # shim keeps both timeouts, as the CPython backend does.
-        self._timer: asyncio.TimerHandle | None = None
+        # shim keeps both timeouts, as the CPython backend does. The close
+        # timeout counts from when the native bufferedAmount reached 0 (the
+        # close frame follows): what the runtime has not sent yet is the
+        # progress a wrapper can see.
+        self._open_timer: asyncio.TimerHandle | None = None
         if options.open_timeout is not None:
-            self._timer = self._loop.call_later(options.open_timeout, self._open_timed_out)
+            self._open_timer = self._loop.call_later(options.open_timeout, self._open_timed_out)
+        self._close_timer = CloseTimer(
+            self._loop, options.close_timeout, self._native_buffered, self._close_timed_out
+        )
+        # bufferedAmount once the connection is over for the page (the native
+        # socket may still be draining, or go back to 0, after the shim gave up).
+        self._final_buffered: int | None = None
 
     # Calls into the native socket.
 
@@ -262,6 +272,11 @@ class PyodideConnection:
 
     @property
     def buffered_amount(self) -> int:
+        if self._final_buffered is not None:
+            return self._final_buffered
+        return self._native_buffered()
+
+    def _native_buffered(self) -> int:
         return int(self._native.bufferedAmount) + self._uncounted
 
     def binary_type_changed(self, binary_type: str) -> None:
@@ -303,8 +318,8 @@ class PyodideConnection:
             self._call(self._native.close)
         else:
             self._call(self._native.close, code, reason)
-        if self._options.close_timeout is not None and not self._reported:
-            self._timer = self._loop.call_later(self._options.close_timeout, self._close_timed_out)
+        if not self._reported:
+            self._close_timer.start()
 
     def fail(self) -> None:
         self._failed = True
@@ -329,7 +344,7 @@ class PyodideConnection:
     resume_reading = pause_reading
 
     def _open_timed_out(self) -> None:
-        self._timer = None
+        self._open_timer = None
         if not self._opened and not self._reported:
             self.fail()
             timeout = self._options.open_timeout
@@ -343,7 +358,6 @@ class PyodideConnection:
     def _close_timed_out(self) -> None:
         # The server did not finish the closing handshake in time: the
         # connection is over for the page, whatever the native socket does.
-        self._timer = None
         self._report_closed(Closure())
 
     # Native events, forwarded.
@@ -364,9 +378,9 @@ class PyodideConnection:
     def _native_open(self, event: Any) -> None:
         native = self._native
         self._opened = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        if self._open_timer is not None:
+            self._open_timer.cancel()
+            self._open_timer = None
         self._forward(
             self._handler.connection_established, str(native.protocol), str(native.extensions)
         )
@@ -416,9 +430,11 @@ class PyodideConnection:
         if self._reported:
             return
         self._reported = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        if self._open_timer is not None:
+            self._open_timer.cancel()
+            self._open_timer = None
+        self._close_timer.cancel()
+        self._final_buffered = self._native_buffered()
         self._handler.connection_closed(closure)
         self._loop.call_soon(self._release)
 

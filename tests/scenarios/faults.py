@@ -54,7 +54,7 @@ from urllib.parse import urlencode
 
 from pyws_shim import CloseEvent, ConnectionClosed, Event, MessageEvent, WebSocket
 
-from . import Servers, current_runtime, scenario
+from . import Servers, current_runtime, scenario, skip_in
 from ._support import EventLog, new_id
 
 WITHIN = 5.0
@@ -139,6 +139,17 @@ ECHOES_INVALID_CLOSE_CODES = frozenset({"chromium"})
 # ended a connection, the runtime keeps the TCP connection until it gives up
 # itself (Chromium after 60 s, Node never).
 DROPS_TCP_AFTER_CLOSE_TIMEOUT = frozenset({"cpython"})
+# WebKitGTK 2.50 and Deno 2.9 take send()'s bytes out of bufferedAmount at once
+# (into WebKit's network process, into Deno's runtime), whatever the server
+# reads: 0 half a second after 32 MiB sent to a server that reads nothing.
+# No wrapper can see that backlog, nor its progress, which the close timeout
+# counts on to let a slow reader finish.
+HIDES_THE_SEND_BACKLOG = ("webkit", "deno")
+BACKLOG_HIDDEN = (
+    "the native bufferedAmount drops to 0 at once, whatever the server reads "
+    "(measured: 0 half a second after 32 MiB to a server that reads nothing), so "
+    "neither the backlog nor its progress is visible to a wrapper"
+)
 
 
 def failure_close_code(kind: str) -> Sent:
@@ -807,11 +818,13 @@ async def server_that_stops_reading_is_dropped_after_close_timeout(servers: Serv
     if engine() in DROPS_TCP_AFTER_CLOSE_TIMEOUT:
         outcome.client_ended()
     # The bytes stuck in the client were never transmitted to the network, so
-    # they are still counted (they can never leave now).
-    assert outcome.ws.bufferedAmount > STOP_READING_BYTES // 2, outcome.ws.bufferedAmount
+    # they are still counted (they can never leave now): where the runtime
+    # tells (not HIDES_THE_SEND_BACKLOG).
+    if engine() not in HIDES_THE_SEND_BACKLOG:
+        assert outcome.ws.bufferedAmount > STOP_READING_BYTES // 2, outcome.ws.bufferedAmount
 
 
-@scenario
+@scenario(skip=skip_in(HIDES_THE_SEND_BACKLOG, BACKLOG_HIDDEN))
 async def buffered_amount_counts_what_a_stalled_server_has_not_taken(servers: Servers) -> None:
     # The standard counts the bytes "not yet transmitted to the network": with
     # a server that reads nothing, most of 32 MiB stays in the client.
@@ -846,7 +859,12 @@ SLOW_RATE = 12 * 2**20  # bytes a second
 SLOW_CLOSE_TIMEOUT = 1.0
 
 
-@scenario
+@scenario(
+    skip=skip_in(
+        HIDES_THE_SEND_BACKLOG,
+        BACKLOG_HIDDEN + ": the close timeout starts at close() and cuts a slower reader off",
+    )
+)
 async def slow_reader_receives_everything_sent_before_close(servers: Servers) -> None:
     # A server that keeps reading gets every byte sent before close(), then
     # the close frame, which it answers at once: a clean close, even though

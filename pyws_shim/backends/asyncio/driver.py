@@ -42,6 +42,7 @@ from websockets.version import version as websockets_version
 from ... import __version__
 from ...blob import Blob
 from .. import CloseFrame, Closure
+from ..close_timer import CloseTimer
 from .framing import (
     BINARY,
     FIN,
@@ -140,11 +141,11 @@ class AsyncioConnection(asyncio.BufferedProtocol):
         self._head: bytearray | None = bytearray()
         self._connect_task: asyncio.Task[None] | None = None
         self._open_timer: asyncio.TimerHandle | None = None
-        self._close_timer: asyncio.TimerHandle | None = None
-        # The closing handshake's clock (see _arm_close_timer).
-        self._close_progress = 0
-        self._close_progress_at = 0.0
-        self._close_drained_at: float | None = None
+        # The closing handshake's clock: it counts from when our bytes, the
+        # close frame last, have reached the server's TCP (acknowledged).
+        self._close_timer = CloseTimer(
+            loop, options.close_timeout, self._writer.undelivered, self._abort
+        )
         self._aborted = False
         # Whether the user agent failed the connection, and why.
         self._failed = False
@@ -391,53 +392,9 @@ class AsyncioConnection(asyncio.BufferedProtocol):
             self._transport.abort()
 
     def _arm_close_timer(self) -> None:
-        """Start the close timeout: the server has ``close_timeout`` seconds to
-        finish the closing handshake once our last byte has reached it (its
-        TCP acknowledged it, where the system tells), and while our bytes
-        drain, ``close_timeout`` seconds each time to read more of them: a
-        server that reads nothing and answers nothing is dropped after
-        ``close_timeout``; one that keeps reading receives everything sent
-        before ``close()``."""
-        timeout = self._options.close_timeout
-        if timeout is None or self._close_timer is not None or self._reported:
-            return
-        now = self._loop.time()
-        self._close_progress = self._writer.acknowledged()
-        self._close_progress_at = now
-        self._close_timer = self._loop.call_later(
-            self._close_delay(now, timeout), self._close_check
-        )
-
-    def _close_delay(self, now: float, timeout: float) -> float:
-        if self._writer.delivered:
-            if self._close_drained_at is None:
-                self._close_drained_at = now
-            return self._close_drained_at + timeout - now
-        # Still draining: look again soon, to see progress and the end of it.
-        return timeout / 4
-
-    def _close_check(self) -> None:
-        self._close_timer = None
-        if self._reported:
-            return
-        timeout = self._options.close_timeout
-        assert timeout is not None
-        now = self._loop.time()
-        writer = self._writer
-        if not writer.delivered:
-            sent = writer.acknowledged()
-            if sent > self._close_progress:  # the server keeps reading
-                self._close_progress = sent
-                self._close_progress_at = now
-            elif now - self._close_progress_at >= timeout:
-                self._abort()  # the server stopped reading: drop it
-                return
-        elif self._close_drained_at is not None and now - self._close_drained_at >= timeout:
-            self._abort()  # the server did not finish the closing handshake
-            return
-        self._close_timer = self._loop.call_later(
-            self._close_delay(now, timeout), self._close_check
-        )
+        """Start the close timeout (see :mod:`pyws_shim.backends.close_timer`)."""
+        if not self._reported:
+            self._close_timer.start()
 
     def _going_away(self) -> None:
         """The event loop shuts down: close with 1001, as a page that unloads does."""
@@ -453,10 +410,10 @@ class AsyncioConnection(asyncio.BufferedProtocol):
         if self._reported:
             return
         self._reported = True
-        for timer in (self._open_timer, self._close_timer):
-            if timer is not None:
-                timer.cancel()
-        self._open_timer = self._close_timer = None
+        if self._open_timer is not None:
+            self._open_timer.cancel()
+            self._open_timer = None
+        self._close_timer.cancel()
         _Guardian.of(self._loop).discard(self)
         protocol = self._protocol
         close_rcvd = protocol.close_rcvd

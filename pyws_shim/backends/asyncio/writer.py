@@ -204,10 +204,9 @@ class WriteBuffer:
             return transmitted
         return transmitted - unacknowledged_bytes(transport)
 
-    @property
-    def delivered(self) -> bool:
-        """Whether everything queued has reached the peer's TCP."""
-        return not self._pending and self.acknowledged() >= self.queued
+    def undelivered(self) -> int:
+        """Wire bytes queued that have not reached the peer's TCP yet."""
+        return self.queued - self.acknowledged()
 
     def _touch(self) -> None:
         # The first contact of a turn of the loop: settle what earlier turns
