@@ -3,7 +3,7 @@
     build/pyodide-tools/bin/python tests/pyodide_dist.py [--dist DIR]
 
 (``tests/run`` creates that Python >= 3.12 environment with the pinned
-``[pyodide-dist]`` extra of pyproject.toml and calls this before every
+``pyodide-dist`` dependency group of pyproject.toml and calls this before every
 Pyodide run.) The result, ``build/pyodide-dist/`` by default, is what
 pytest-pyodide's ``--dist-dir`` points at:
 
@@ -47,7 +47,7 @@ WHEEL_CACHE = ROOT / "build" / "pyodide-wheels"
 TEST_PACKAGES = ("pytest", "tblib")
 # The project's wheel is built from a copy of these (its package directory
 # comes from pyproject.toml's [tool.setuptools] packages).
-PROJECT_FILES = ("pyproject.toml", "README.md")
+PROJECT_FILES = ("pyproject.toml", "README.md", "LICENSE")
 PROJECT_NAME = "pyws_shim"
 STAMP = ".npm-pyodide.json"
 
