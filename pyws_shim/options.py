@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import math
 import re
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .validation import is_token
 
 if TYPE_CHECKING:
     import ssl as _ssl
 
-__all__ = ["DEFAULT_MAX_SIZE", "ConnectOptions"]
+__all__ = ["DEFAULT_MAX_SIZE", "PROXY_SCHEMES", "ConnectOptions"]
 
 DEFAULT_MAX_SIZE = 128 * 2**20
 """The largest incoming message accepted by default: 128 MiB."""
+
+# The proxies pyws_shim.proxy goes through: HTTP CONNECT, and SOCKS through python-socks.
+PROXY_SCHEMES = ("http", "socks5", "socks5h", "socks4", "socks4a")
 
 # RFC 7230 section 3.2: field-value has no CR, LF or NUL.
 _FIELD_VALUE = re.compile(r"[^\r\n\x00]*")
@@ -59,6 +63,12 @@ class ConnectOptions:
     handshake before dropping the connection (``None``: no limit).
     ``compression``: ``"deflate"`` offers permessage-deflate as browsers do;
     ``None`` offers no extension.
+    ``proxy``: ``True`` goes through the proxy that the environment names
+    (``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY`` ...: see
+    :mod:`pyws_shim.proxy`), as a browser follows the system's; ``None``
+    connects directly; a URL (``http://[user:password@]host:port``,
+    ``socks5://``, ``socks5h://``, ``socks4://``, ``socks4a://``) goes
+    through that proxy.
     """
 
     ssl: _ssl.SSLContext | None = None
@@ -68,6 +78,7 @@ class ConnectOptions:
     open_timeout: float | None = 30.0
     close_timeout: float | None = 10.0
     compression: str | None = "deflate"
+    proxy: str | Literal[True] | None = True
 
     @classmethod
     def from_arguments(cls, **kwargs: Any) -> ConnectOptions:
@@ -94,6 +105,7 @@ class ConnectOptions:
             open_timeout=_timeout("open_timeout", kwargs["open_timeout"]),
             close_timeout=_timeout("close_timeout", kwargs["close_timeout"]),
             compression=_compression(kwargs["compression"]),
+            proxy=_proxy(kwargs["proxy"]),
         )
 
     def non_defaults(self) -> list[str]:
@@ -161,3 +173,31 @@ def _compression(value: object) -> str | None:
     if value is None or value == "deflate":
         return value
     raise ValueError(f"WebSocket(): compression must be 'deflate' or None, not {value!r}")
+
+
+def _proxy(value: object) -> str | Literal[True] | None:
+    if value is None or value is True:
+        return value
+    if not isinstance(value, str):
+        raise TypeError(
+            "WebSocket(): proxy must be a proxy URL, True (the proxy the environment names) "
+            f"or None (connect directly), not {type(value).__name__}"
+        )
+    # The rules of websockets.proxy.parse_proxy, checked here in every runtime.
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018 (raises ValueError for a bad port)
+    except ValueError as exc:
+        raise ValueError(f"WebSocket(): invalid proxy URL {value!r}: {exc}") from None
+    problem = None
+    if parts.scheme not in PROXY_SCHEMES:
+        problem = f"its scheme must be one of {', '.join(PROXY_SCHEMES)}"
+    elif not parts.hostname:
+        problem = "it has no host"
+    elif parts.path not in ("", "/") or parts.query or parts.fragment:
+        problem = "a proxy URL has no path, query or fragment"
+    elif parts.username is not None and parts.password is None:
+        problem = "a user name needs a password"
+    if problem is not None:
+        raise ValueError(f"WebSocket(): invalid proxy URL {value!r}: {problem}")
+    return value

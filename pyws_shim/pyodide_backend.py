@@ -130,7 +130,7 @@ def connect(
     if ignored:
         warnings.warn(
             f"WebSocket(): {', '.join(ignored)} ignored: under Pyodide the runtime's own "
-            "WebSocket decides TLS, headers, compression and limits",
+            "WebSocket decides TLS, proxies, headers, compression and limits",
             RuntimeWarning,
             stacklevel=3,
         )

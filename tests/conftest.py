@@ -43,8 +43,18 @@ sys.path.insert(0, str(Path(__file__).parent))
 # (tests/test_in_pyodide.py does the same inside Pyodide).
 pytest.register_assert_rewrite("scenarios")
 
+from proxies import auth_proxy, blocking_proxy, open_proxy  # noqa: E402, F401 (fixtures)
 from scenarios import Servers  # noqa: E402
 from servers import LoopbackServers  # noqa: E402
+
+# pyws_shim follows HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY, as a
+# browser follows the system's proxy: the suite talks to its loopback servers
+# directly, whatever the environment it runs in (tests/test_proxy.py sets
+# them where it tests them; the CLI subprocesses inherit this environment).
+for _name in ("http", "https", "all", "no", "ws", "wss", "socks"):
+    _name += "_proxy"
+    os.environ.pop(_name, None)
+    os.environ.pop(_name.upper(), None)
 
 PYODIDE_TESTS = "test_in_pyodide.py"
 DEMO_PAGE_TESTS = "test_demo_page.py"
