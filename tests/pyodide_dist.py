@@ -10,7 +10,8 @@ pytest-pyodide's ``--dist-dir`` points at:
 * the files of the npm package ``pyodide`` (``node_modules/pyodide``, pinned
   in package.json), copied when that package changes;
 * the wheels that ``@run_in_pyodide`` loads inside Pyodide (``pytest``,
-  ``tblib`` and what they depend on), at the exact versions that Pyodide's
+  ``tblib`` and what they depend on) and ``micropip`` (for PyScript), at the
+  exact versions that Pyodide's
   own ``pyodide-lock.json`` names, downloaded from PyPI with pip into
   ``build/pyodide-wheels/`` once (the npm package carries no wheels, and
   ``loadPackage`` would otherwise go to the CDN, which is not reachable);
@@ -42,9 +43,10 @@ DEFAULT_DIST = ROOT / "build" / "pyodide-dist"
 WHEEL_CACHE = ROOT / "build" / "pyodide-wheels"
 
 # What run_in_pyodide loads inside Pyodide (pytest for its assertion
-# rewriting, tblib for tracebacks); their dependencies are found from the
-# wheels' metadata.
-TEST_PACKAGES = ("pytest", "tblib")
+# rewriting, tblib for tracebacks), and micropip, with which PyScript installs
+# the "packages" of its configuration (tests/test_pyscript.py); their
+# dependencies are found from the wheels' metadata.
+TEST_PACKAGES = ("pytest", "tblib", "micropip")
 # The project's wheel is built from a copy of these (its package directory
 # comes from pyproject.toml's [tool.setuptools] packages).
 PROJECT_FILES = ("pyproject.toml", "README.md", "LICENSE")
