@@ -103,7 +103,7 @@ def check_set_up() -> None:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        unavailable("playwright is not installed: pip install -e '.[dev]' (tests/run does)")
+        unavailable("playwright is not installed: pip install --group dev (tests/run does)")
 
 
 # The HTTP server.
