@@ -47,7 +47,7 @@ class ProxyProcess:
         if auth is not None:
             listen += "#" + ":".join(auth)
         self.lines: list[str] = []
-        self._changed = threading.Condition()
+        self._changed = threading.Condition(threading.RLock())
         self._process = subprocess.Popen(
             [sys.executable, "-u", "-m", "pproxy", "-l", listen, "-v", *args],
             stdin=subprocess.DEVNULL,
@@ -88,12 +88,25 @@ class ProxyProcess:
 
     def tunnels_to(self, port: int) -> list[str]:
         """The log lines of tunnels opened to ``127.0.0.1:port`` or ``localhost:port``."""
-        with self._changed:
+        with self._changed:  # reentrant: tunnels() holds it too
             return [
                 line
                 for line in self.lines
                 if re.search(rf" -> (127\.0\.0\.1|localhost):{port}$", line)
             ]
+
+    def tunnels(self, port: int, expected: int, timeout: float = 10.0) -> int:
+        """How many tunnels to ``port`` the log shows, once it shows ``expected``
+        (or ``timeout`` seconds have passed): the log is read on a thread of
+        its own, so a line may arrive just after the connection it logs."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self.tunnels_to(port)) < expected:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._changed.wait(remaining)
+            return len(self.tunnels_to(port))
 
     def stop(self) -> None:
         self._process.terminate()

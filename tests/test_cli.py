@@ -374,7 +374,7 @@ def test_proxy_option(mode: str, servers: Servers, open_proxy: ProxyProcess) -> 
     status, output = run_cli(mode, servers.url("/echo"), "--proxy", open_proxy.url(), "-x", "hi")
     assert status == 0, output
     assert "< hi" in output, output
-    assert len(open_proxy.tunnels_to(port)) == before + 1, open_proxy.lines
+    assert open_proxy.tunnels(port, before + 1) == before + 1, open_proxy.lines
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -396,12 +396,16 @@ def test_https_proxy_variable_and_no_proxy(
     status, output = run_cli(mode, url, "--ca", servers.ca_file, "-x", "via", env=env)
     assert status == 0, output
     assert "< via" in output, output
-    assert len(open_proxy.tunnels_to(port)) == before + 1, open_proxy.lines
+    assert open_proxy.tunnels(port, before + 1) == before + 1, open_proxy.lines
+    # NO_PROXY: with a proxy on a closed port, the echo comes only if it is bypassed.
+    env = {"HTTPS_PROXY": servers.refused.rstrip("/").replace("ws", "http")}
+    status, output = run_cli(mode, url, "--ca", servers.ca_file, "-x", "no", env=env)
+    assert status == 1, output
+    assert "ConnectionRefusedError" in output, output
     env["NO_PROXY"] = "localhost"
     status, output = run_cli(mode, url, "--ca", servers.ca_file, "-x", "direct", env=env)
     assert status == 0, output
     assert "< direct" in output, output
-    assert len(open_proxy.tunnels_to(port)) == before + 1, open_proxy.lines
 
 
 @pytest.mark.parametrize("mode", MODES)
