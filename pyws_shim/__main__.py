@@ -1,10 +1,15 @@
 """``python -m pyws_shim``: a WebSocket client in the terminal, and the demo.
 
-    python -m pyws_shim [URL] [--protocol P ...]
+    python -m pyws_shim [URL] [--protocol P] [-H NAME:VALUE] [--origin ORIGIN]
+                        [--ca FILE] [--proxy URL] [-x TEXT] [-w SECONDS] [--version]
         Connect to URL (without one: to an embedded local echo server), send
         each line typed, print every event. Lines starting with "/" are
         commands: /binary HEX, /close [CODE [REASON]], /help. The end of the
-        input (Ctrl-D) closes with 1000.
+        input (Ctrl-D) closes with 1000, once --wait seconds have passed
+        (replies to the last lines still arrive). With -x, send those lines
+        (or commands) instead of reading the input, wait, and close.
+        The proxy is the environment's (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY,
+        NO_PROXY), unless --proxy names one ("--proxy none": direct).
 
     python -m pyws_shim serve [--host HOST] [--port PORT] [--root DIR]
         Start the echo server and serve the demo page (from a checkout of
@@ -28,9 +33,11 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
+from . import __version__
 from .console import COMMANDS, Console, describe_exception
+from .events import CloseEvent
 from .exceptions import ConnectionClosed, DOMException
 from .websocket import WebSocket
 
@@ -46,6 +53,7 @@ PREFIXES = {
     "exception": "! ",
 }
 REPOSITORY = Path(__file__).resolve().parent.parent
+DEFAULT_WAIT = 1.0
 
 
 def _print(kind: str, text: str) -> None:
@@ -74,7 +82,15 @@ def _read_lines(
     threading.Thread(target=reader, name="stdin", daemon=True).start()
 
 
-async def run_client(url: str | None, protocols: Sequence[str], stdin: TextIO) -> int:
+async def run_client(
+    url: str | None,
+    protocols: Sequence[str],
+    stdin: TextIO,
+    *,
+    options: dict[str, Any] | None = None,
+    execute: Sequence[str] = (),
+    wait: float = DEFAULT_WAIT,
+) -> int:
     server = None
     if url is None:
         from .demo_server import start_server
@@ -83,8 +99,8 @@ async def run_client(url: str | None, protocols: Sequence[str], stdin: TextIO) -
         _print("info", f"started a local echo server at {url}")
     try:
         try:
-            console = Console(url, _print, protocols)
-        except (DOMException, TypeError) as exc:
+            console = Console(url, _print, protocols, options)
+        except (DOMException, TypeError, ValueError) as exc:
             # The shim's own words: "The URL 'x' is invalid.", "The subprotocol ..."
             print(f"pyws_shim: {describe_exception(exc)}", file=sys.stderr)
             return 2
@@ -96,15 +112,27 @@ async def run_client(url: str | None, protocols: Sequence[str], stdin: TextIO) -
                 file=sys.stderr,
             )
             return 1
+        if execute:
+            return await _execute(console, execute, wait)
         _print("info", "type a message and press Enter; /help lists the commands")
-        return await _session(console, stdin)
+        return await _session(console, stdin, wait)
     finally:
         if server is not None:
             server.close()
             await server.wait_closed()
 
 
-async def _session(console: Console, stdin: TextIO) -> int:
+async def _execute(console: Console, lines: Sequence[str], wait: float) -> int:
+    """-x: send each line (or command), wait for replies, close with 1000."""
+    closed = asyncio.ensure_future(console.closed())
+    for line in lines:
+        if closed.done():
+            break
+        console.handle_line(line)
+    return await _finish(console, closed, wait)
+
+
+async def _session(console: Console, stdin: TextIO, wait: float) -> int:
     loop = asyncio.get_running_loop()
     lines: asyncio.Queue[str | None] = asyncio.Queue()
     _read_lines(stdin, lines, loop)
@@ -116,11 +144,19 @@ async def _session(console: Console, stdin: TextIO) -> int:
             next_line.cancel()
             break
         line = next_line.result()
-        if line is None:  # the end of the input: close normally
-            if console.ws.readyState == WebSocket.OPEN:
-                console.handle_line("/close 1000")
+        if line is None:  # the end of the input: wait for the replies, then close normally
             break
         console.handle_line(line)
+    return await _finish(console, closed, wait)
+
+
+async def _finish(console: Console, closed: asyncio.Future[CloseEvent], wait: float) -> int:
+    """Wait ``wait`` seconds for replies (or for the server to close), then
+    close with 1000; the exit status says whether the connection closed cleanly."""
+    if not closed.done() and wait > 0:
+        await asyncio.wait({closed}, timeout=wait)
+    if console.ws.readyState == WebSocket.OPEN:
+        console.handle_line("/close 1000")
     event = await closed
     return 0 if event.wasClean else 1
 
@@ -139,12 +175,13 @@ async def run_serve(host: str, port: int, root: Path) -> int:
         return 1
     server, echo_url = await start_server(host, port, files)
     page_url = "http://" + echo_url.removeprefix("ws://").removesuffix("echo")
+    # SIGTERM (a service manager, kill) stops it as cleanly as Ctrl-C does;
+    # the handler is in place before the lines that say the server is up.
+    serving = asyncio.ensure_future(server.serve_forever())
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, serving.cancel)
     print(f"Demo page:   {page_url}", flush=True)
     print(f"Echo server: {echo_url}", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
-    # SIGTERM (a service manager, kill) stops it as cleanly as Ctrl-C does.
-    serving = asyncio.ensure_future(server.serve_forever())
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, serving.cancel)
     try:
         await serving
     except asyncio.CancelledError:
@@ -202,11 +239,105 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="P",
         help="offer subprotocol P (repeat for more)",
     )
+    parser.add_argument(
+        "-H",
+        "--header",
+        action="append",
+        default=[],
+        type=_header,
+        metavar="NAME:VALUE",
+        help="add a request header (repeat for more)",
+    )
+    parser.add_argument("--origin", help="send this Origin header")
+    parser.add_argument(
+        "--ca", type=Path, metavar="FILE", help="trust the CA certificates in FILE (PEM) for wss://"
+    )
+    parser.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="go through this proxy (http://, socks5://, socks5h://, socks4://, socks4a://); "
+        "'none': connect directly (default: the environment's, as HTTPS_PROXY and NO_PROXY say)",
+    )
+    parser.add_argument(
+        "-x",
+        "--execute",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="send TEXT (a message or a /command) once connected, instead of reading the "
+        "input (repeat for more); then wait and close",
+    )
+    parser.add_argument(
+        "-w",
+        "--wait",
+        type=_seconds,
+        default=DEFAULT_WAIT,
+        metavar="SECONDS",
+        help="how long to wait for replies after the last line or -x before closing "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"pyws_shim {__version__} ({_runtime()})"
+    )
     options = parser.parse_args(args)
+    connect_options: dict[str, Any] = {}
+    if options.header:
+        connect_options["headers"] = options.header
+    if options.origin is not None:
+        connect_options["origin"] = options.origin
+    if options.proxy is not None:
+        connect_options["proxy"] = None if options.proxy.lower() == "none" else options.proxy
+    if options.ca is not None:
+        import ssl
+
+        try:
+            connect_options["ssl"] = ssl.create_default_context(cafile=options.ca)
+        except (OSError, ssl.SSLError) as exc:
+            print(f"pyws_shim: --ca {options.ca}: {_describe(exc)}", file=sys.stderr)
+            return 2
     try:
-        return asyncio.run(run_client(options.url, options.protocol, sys.stdin))
+        return asyncio.run(
+            run_client(
+                options.url,
+                options.protocol,
+                sys.stdin,
+                options=connect_options,
+                execute=options.execute,
+                wait=options.wait,
+            )
+        )
     except KeyboardInterrupt:
         return 130
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, colon, value = text.partition(":")
+    if not colon or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME:VALUE")
+    return name.strip(), value.strip()
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    return value
+
+
+def _runtime() -> str:
+    import platform
+
+    try:
+        from websockets.version import version as websockets_version
+    except ImportError:  # under Pyodide
+        return f"{platform.python_implementation()} {platform.python_version()}"
+    return (
+        f"websockets {websockets_version}, "
+        f"{platform.python_implementation()} {platform.python_version()}"
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ given to ``output(kind, text)``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from .blob import Blob
 from .events import CloseEvent, Event, MessageEvent
@@ -64,12 +65,19 @@ class Console:
     """One WebSocket to ``url``, driven by lines of text.
 
     Creating it opens the connection, so it raises what ``WebSocket(url)``
-    raises: a ``DOMException`` named "SyntaxError" for a bad URL.
+    raises: a ``DOMException`` named "SyntaxError" for a bad URL. ``options``
+    are ``WebSocket``'s keyword-only options (headers, origin, ssl, proxy).
     """
 
-    def __init__(self, url: str, output: Output, protocols: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        url: str,
+        output: Output,
+        protocols: Sequence[str] = (),
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.output = output
-        self.ws = WebSocket(url, protocols)
+        self.ws = WebSocket(url, protocols, **(options or {}))
         # Binary messages arrive as bytes, so they can be shown at once.
         self.ws.binaryType = "arraybuffer"
         self.ws.onopen = self._on_open

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import re
 import sys
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .validation import is_token
 
 if TYPE_CHECKING:
     import ssl as _ssl
 
-__all__ = ["DEFAULT_MAX_SIZE", "ConnectOptions"]
+__all__ = ["DEFAULT_MAX_SIZE", "PROXY_SCHEMES", "ConnectOptions"]
 
 DEFAULT_MAX_SIZE = 128 * 2**20
 """The largest incoming message accepted by default: 128 MiB."""
@@ -31,6 +32,9 @@ DEFAULT_MAX_SIZE = 128 * 2**20
 # the Fetch Standard's "header value" forbids (NUL, CR, LF).
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 _FIELD_VALUE_RULE = "only tab, printable ASCII and U+0080 to U+00FF"
+
+# The proxies pyws_shim.proxy goes through: HTTP CONNECT, and SOCKS through python-socks.
+PROXY_SCHEMES = ("http", "socks5", "socks5h", "socks4", "socks4a")
 # Headers the opening handshake writes itself (RFC 6455 section 4.1).
 _HANDSHAKE_HEADERS = frozenset(
     {
@@ -70,6 +74,12 @@ class ConnectOptions:
     handshake before dropping the connection (``None``: no limit).
     ``compression``: ``"deflate"`` offers permessage-deflate as browsers do;
     ``None`` offers no extension.
+    ``proxy``: ``True`` goes through the proxy that the environment names
+    (``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY`` ...: see
+    :mod:`pyws_shim.proxy`), as a browser follows the system's; ``None``
+    connects directly; a URL (``http://[user:password@]host:port``,
+    ``socks5://``, ``socks5h://``, ``socks4://``, ``socks4a://``) goes
+    through that proxy.
     """
 
     ssl: _ssl.SSLContext | None = None
@@ -79,6 +89,7 @@ class ConnectOptions:
     open_timeout: float | None = 30.0
     close_timeout: float | None = 10.0
     compression: str | None = "deflate"
+    proxy: str | Literal[True] | None = True
 
     @classmethod
     def from_arguments(cls, **kwargs: Any) -> ConnectOptions:
@@ -110,6 +121,7 @@ class ConnectOptions:
             open_timeout=_timeout("open_timeout", kwargs["open_timeout"]),
             close_timeout=_timeout("close_timeout", kwargs["close_timeout"]),
             compression=_compression(kwargs["compression"]),
+            proxy=_proxy(kwargs["proxy"]),
         )
 
     def non_defaults(self) -> list[str]:
@@ -225,4 +237,32 @@ def _compression(value: object) -> str | None:
         )
     if value != "deflate":
         raise ValueError(f"WebSocket(): compression must be 'deflate' or None, not {value!r}")
+    return value
+
+
+def _proxy(value: object) -> str | Literal[True] | None:
+    if value is None or value is True:
+        return value
+    if not isinstance(value, str):
+        raise TypeError(
+            "WebSocket(): proxy must be a proxy URL, True (the proxy the environment names) "
+            f"or None (connect directly), not {type(value).__name__}"
+        )
+    # The rules of websockets.proxy.parse_proxy, checked here in every runtime.
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018 (raises ValueError for a bad port)
+    except ValueError as exc:
+        raise ValueError(f"WebSocket(): invalid proxy URL {value!r}: {exc}") from None
+    problem = None
+    if parts.scheme not in PROXY_SCHEMES:
+        problem = f"its scheme must be one of {', '.join(PROXY_SCHEMES)}"
+    elif not parts.hostname:
+        problem = "it has no host"
+    elif parts.path not in ("", "/") or parts.query or parts.fragment:
+        problem = "a proxy URL has no path, query or fragment"
+    elif parts.username is not None and parts.password is None:
+        problem = "a user name needs a password"
+    if problem is not None:
+        raise ValueError(f"WebSocket(): invalid proxy URL {value!r}: {problem}")
     return value

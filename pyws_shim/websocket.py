@@ -62,6 +62,7 @@ class WebSocket(EventTarget):
         open_timeout: float | None = 30.0,
         close_timeout: float | None = 10.0,
         compression: str | None = "deflate",
+        proxy: str | Literal[True] | None = True,
         backend: Any = None,
     ) -> None:
         super().__init__()
@@ -78,6 +79,7 @@ class WebSocket(EventTarget):
             open_timeout=open_timeout,
             close_timeout=close_timeout,
             compression=compression,
+            proxy=proxy,
         )
         self._origin: str = validation.origin_of(self._url)
         self._ready_state: int = WebSocket.CONNECTING

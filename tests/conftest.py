@@ -17,6 +17,7 @@ load test, tests/run's ``load`` stage).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,11 +33,22 @@ sys.path.insert(0, str(Path(__file__).parent))
 pytest.register_assert_rewrite("scenarios")
 
 from faultpeer import FaultPeer  # noqa: E402
+from proxies import auth_proxy, blocking_proxy, open_proxy  # noqa: E402, F401 (fixtures)
 from scenarios import Servers  # noqa: E402
 from servers import LoopbackServers  # noqa: E402
 
+# pyws_shim follows HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY, as a
+# browser follows the system's proxy: the suite talks to its loopback servers
+# directly, whatever the environment it runs in (tests/test_proxy.py sets
+# them where it tests them; the CLI subprocesses inherit this environment).
+for _name in ("http", "https", "all", "no", "ws", "wss", "socks"):
+    _name += "_proxy"
+    os.environ.pop(_name, None)
+    os.environ.pop(_name.upper(), None)
+
 DEMO_PAGE_TESTS = "test_demo_page.py"
 ENGINE_TESTS = "test_in_engines.py"
+PYSCRIPT_TESTS = "test_pyscript.py"
 # Autobahn|Testsuite (tests/run's autobahn stages) and the load test: their own runs.
 OWN_RUN_TESTS = ("test_autobahn.py", "test_load.py")
 
@@ -70,6 +82,9 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     ):
         return True
     if collection_path.name in OWN_RUN_TESTS and not is_named(collection_path, config):
+        return True
+    # PyScript and micropip in Chromium need build/pyodide-dist too (tests/run's pyscript stage).
+    if collection_path.name == PYSCRIPT_TESTS and not is_named(collection_path, config):
         return True
     return None
 

@@ -3,7 +3,7 @@
     build/pyodide-tools/bin/python tests/pyodide_dist.py [--dist DIR]
 
 (``tests/run`` creates that Python >= 3.12 environment with the pinned
-``[pyodide-dist]`` extra of pyproject.toml and calls this before every
+``pyodide-dist`` dependency group of pyproject.toml and calls this before every
 Pyodide run.) The result, ``build/pyodide-dist/`` by default, is what
 ``tests/engines.py`` serves to the browsers at ``/pyodide/`` and what
 Node.js, Deno and Bun load from the file system:
@@ -11,7 +11,8 @@ Node.js, Deno and Bun load from the file system:
 * the files of the npm package ``pyodide`` (``node_modules/pyodide``, pinned
   in package.json), copied when that package changes;
 * the wheels that ``tests/host/host.mjs`` loads inside Pyodide (``pytest``,
-  for its assertion rewriting, and what it depends on), at the exact versions that Pyodide's
+  for its assertion rewriting, and what it depends on) and ``micropip`` (for
+  PyScript), at the exact versions that Pyodide's
   own ``pyodide-lock.json`` names, downloaded from PyPI with pip into
   ``build/pyodide-wheels/`` once (the npm package carries no wheels, and
   ``loadPackage`` would otherwise go to the CDN, which is not reachable);
@@ -43,11 +44,13 @@ DEFAULT_DIST = ROOT / "build" / "pyodide-dist"
 WHEEL_CACHE = ROOT / "build" / "pyodide-wheels"
 
 # What the host loads inside Pyodide (pytest, for the scenarios' assertion
-# rewriting); its dependencies are found from the wheels' metadata.
-TEST_PACKAGES = ("pytest",)
+# rewriting), and micropip, with which PyScript installs the "packages" of its
+# configuration (tests/test_pyscript.py); their dependencies are found from the
+# wheels' metadata.
+TEST_PACKAGES = ("pytest", "micropip")
 # The project's wheel is built from a copy of these (its package directory
 # comes from pyproject.toml's [tool.setuptools] packages).
-PROJECT_FILES = ("pyproject.toml", "README.md")
+PROJECT_FILES = ("pyproject.toml", "README.md", "LICENSE")
 PROJECT_NAME = "pyws_shim"
 STAMP = ".npm-pyodide.json"
 

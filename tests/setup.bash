@@ -2,14 +2,17 @@
 # (web/demo): sourced by both, from the repository's root, under `set -euo pipefail`.
 # Each step does its work only when it is needed (first run, or its inputs changed):
 #
-#   setup_venv           .venv: the package, editable, with its [dev] extras (pinned in
-#                        pyproject.toml) and the pinned setuptools that builds its wheel
-#   setup_node_modules   node_modules: `npm ci` (Pyodide, Node 24, Node 22, Deno, Bun), when
+#   setup_venv           .venv: the package, editable, with the `dev` dependency group
+#                        (pinned in pyproject.toml), which includes the setuptools that
+#                        builds its wheel
+#   setup_python_env     any other virtual environment (the CPython stages' build/cpython*)
+#   setup_node_modules   node_modules: `npm ci` (Pyodide, Node 24, Node 22, Deno, Bun,
+#                        @pyscript/core), when
 #                        package-lock.json changed
 #   setup_chromium       Debian's chromium (apt-get), when /usr/bin/chromium is missing
 #   setup_pyodide_dist   build/pyodide-dist: the offline Pyodide distribution with the
 #                        project's wheel (tests/pyodide_dist.py, run from build/pyodide-tools,
-#                        a Python >= 3.12 environment with the [pyodide-dist] extra); needs
+#                        a Python >= 3.12 environment with the `pyodide-dist` group); needs
 #                        setup_node_modules first
 #   setup_firefox        Debian's firefox-esr (apt-get), when /usr/bin/firefox-esr is missing
 #   setup_webkit         Debian's webkit2gtk-driver (WebKitWebDriver, and WebKitGTK's
@@ -61,21 +64,49 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y "$@" >/dev/null
 }
 
-# The requirement named NAME in pyproject.toml's optional-dependencies EXTRA.
+# pip, pinned: 25.1 is the first to install PEP 735 dependency groups (--group).
+PIP_PIN="pip==26.3"
+
+# setup_python_env DIR PYTHON PIP-ARGS...: the virtual environment DIR, made with
+# PYTHON, with pip at $PIP_PIN, then `pip install PIP-ARGS` (for example
+# `-e . --group dev`: the package and pyproject.toml's pinned dependency groups).
+# Reinstalled when pyproject.toml (the pins) or this recipe changes.
+setup_python_env() {
+    local dir=$1 python=$2
+    shift 2
+    if [ ! -x "$dir/bin/python" ]; then
+        echo "== set-up: creating $dir with $python"
+        "$python" -m venv "$dir"
+    fi
+    if [ ! -f "$dir/.installed" ] || [ pyproject.toml -nt "$dir/.installed" ] ||
+        [ tests/setup.bash -nt "$dir/.installed" ]; then
+        echo "== set-up: pip install $* into $dir"
+        "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "$PIP_PIN"
+        "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
+        touch "$dir/.installed"
+    fi
+}
+
+# .venv: the package (editable, with its socks extra) and the `dev` group: the
+# test tools, the linters and the setuptools that builds the wheel without
+# build isolation.
 setup_venv() {
-    if [ ! -x .venv/bin/python ]; then
-        echo "== set-up: creating .venv"
-        "$(pick_python)" -m venv .venv
-    fi
-    # Reinstalled when pyproject.toml (the pins) or this recipe changes.
-    if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ] ||
-        [ tests/setup.bash -nt .venv/.installed ]; then
-        echo "== set-up: installing pyws_shim[dev] into .venv"
-        .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-        # [dev] pins the setuptools that builds the wheel without build isolation.
-        .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-        touch .venv/.installed
-    fi
+    setup_python_env .venv "$(pick_python)" -e '.[socks]' --group dev
+}
+
+# find_python 3.12: the path of a Python 3.12 (pyenv's, else one on PATH);
+# fails, printing nothing, when there is none.
+find_python() {
+    local candidate
+    for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$1".*/bin/python "python$1"; do
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c "import sys; sys.exit(f'{sys.version_info[0]}.{sys.version_info[1]}' != '$1')" \
+                2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
 }
 
 setup_node_modules() {
@@ -105,20 +136,7 @@ setup_chromium() {
 
 setup_pyodide_dist() {
     local tools=build/pyodide-tools
-    if [ ! -x "$tools/bin/python" ]; then
-        echo "== set-up: creating $tools"
-        "$(pick_python312)" -m venv "$tools"
-    fi
-    if [ ! -f "$tools/.installed" ] || [ pyproject.toml -nt "$tools/.installed" ]; then
-        echo "== set-up: installing pyws_shim[pyodide-dist] requirements into $tools"
-        "$tools/bin/python" -c '
-import tomllib
-with open("pyproject.toml", "rb") as f:
-    print("\n".join(tomllib.load(f)["project"]["optional-dependencies"]["pyodide-dist"]))
-' >"$tools/requirements.txt"
-        "$tools/bin/python" -m pip install --quiet --disable-pip-version-check -r "$tools/requirements.txt"
-        touch "$tools/.installed"
-    fi
+    setup_python_env "$tools" "$(pick_python312)" --group pyodide-dist
     "$tools/bin/python" tests/pyodide_dist.py --dist build/pyodide-dist
 }
 
@@ -134,7 +152,7 @@ setup_webkit() {
 }
 
 DEMO_WHEELS=build/demo-wheels
-WHEEL_SOURCES=(pyproject.toml README.md pyws_shim)
+WHEEL_SOURCES=(pyproject.toml README.md LICENSE pyws_shim)
 
 # Whether build/demo-wheels has a wheel newer than every source file it is built from.
 demo_wheel_is_fresh() {

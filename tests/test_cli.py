@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import signal
 import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pexpect
 import pytest
+from proxies import ProxyProcess
 from scenarios import Servers
 
+import pyws_shim
 from pyws_shim import WebSocket
 
 TIMEOUT = 15
@@ -214,3 +217,204 @@ def test_serve_without_the_page_files_says_how_to_get_them(tmp_path: Path) -> No
     assert "web/index.html" in result.stderr
     assert "./web/demo" in result.stderr
     assert re.fullmatch(r"pyws_shim serve: .*\n", result.stderr)
+
+
+# The options, each through the pseudo-terminal (as typed) and through a pipe (as scripted).
+
+MODES = ["pty", "pipe"]
+
+
+def run_cli(
+    mode: str, *args: str, lines: Sequence[str] = (), env: Mapping[str, str] | None = None
+) -> tuple[int, str]:
+    """Run the client with ``args``, give it ``lines`` then the end of the
+    input; its exit status and everything it printed (stdout and stderr)."""
+    environment = None if env is None else {**os.environ, **env}
+    if mode == "pipe":
+        result = subprocess.run(
+            [*COMMAND, *args],
+            input="".join(line + "\n" for line in lines),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            env=environment,
+            check=False,
+        )
+        return result.returncode, result.stdout + result.stderr
+    child = pexpect.spawn(
+        COMMAND[0],
+        [*COMMAND[1:], *args],
+        encoding="utf-8",
+        timeout=TIMEOUT,
+        echo=False,
+        env=environment,
+    )
+    for line in lines:
+        child.sendline(line)
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    output = str(child.before)
+    child.close()
+    assert child.exitstatus is not None, f"killed by signal {child.signalstatus}"
+    return int(child.exitstatus), output.replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_version(mode: str) -> None:
+    status, output = run_cli(mode, "--version")
+    assert status == 0
+    assert re.fullmatch(
+        rf"pyws_shim {re.escape(pyws_shim.__version__)} \(websockets [\d.]+, CPython [\d.]+\)\n",
+        output,
+    ), output
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_piped_lines_get_every_reply_before_the_close(mode: str, servers: Servers) -> None:
+    # Without --wait the client used to close at the end of the input and
+    # (rightly) drop what arrived after close(): 0 to 3 of 3 replies.
+    for _ in range(3):
+        status, output = run_cli(mode, servers.url("/echo"), lines=["one", "two", "three"])
+        assert status == 0, output
+        replies = [line for line in output.splitlines() if line.startswith("< ")]
+        assert replies == ["< one", "< two", "< three"], output
+        assert "* close code=1000 wasClean=True" in output
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_execute_sends_then_waits_then_closes(mode: str, servers: Servers) -> None:
+    status, output = run_cli(
+        mode,
+        servers.url("/echo"),
+        "-x",
+        "hello",
+        "--execute",
+        "/binary 00ff",
+        "-w",
+        "0.5",
+        lines=["not read: -x replaces the input"],
+    )
+    assert status == 0, output
+    assert "< hello\n< <2 bytes: 00 ff>\n" in output, output
+    assert "not read" not in output
+    assert output.rstrip().endswith("* close code=1000 wasClean=True"), output
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_execute_a_close_command(mode: str, servers: Servers) -> None:
+    status, output = run_cli(mode, servers.url("/echo"), "-x", "bye", "-x", "/close 4000 done")
+    assert status == 0, output
+    assert "* close code=4000 reason='done' wasClean=True" in output, output
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_wait_ends_early_when_the_server_closes(mode: str, servers: Servers) -> None:
+    url = servers.url("/close", code=4001, reason="server done")
+    status, output = run_cli(mode, url, "-w", "60", "-x", "x")
+    assert status == 0, output
+    assert "* close code=4001 reason='server done' wasClean=True" in output, output
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_headers_and_origin(mode: str, servers: Servers) -> None:
+    status, output = run_cli(
+        mode,
+        servers.url("/headers"),
+        "-H",
+        "X-One: 1",
+        "--header",
+        "X-Two:two words",
+        "-H",
+        "User-Agent: my-agent/2",
+        "--origin",
+        "https://app.example",
+    )
+    assert status == 0, output
+    (reply,) = [line[2:] for line in output.splitlines() if line.startswith("< ")]
+    headers = {name.lower(): value for name, value in json.loads(reply).items()}
+    assert headers["x-one"] == "1"
+    assert headers["x-two"] == "two words"
+    assert headers["user-agent"] == "my-agent/2"
+    assert headers["origin"] == "https://app.example"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["-H", "no-colon"], "argument -H/--header: 'no-colon' is not NAME:VALUE"),
+        (["-H", "Bad Name: x"], "pyws_shim: ValueError: WebSocket(): headers: invalid header name"),
+        (["-H", "Host: x"], "belongs to the opening handshake"),
+        (["--origin", "a\rb"], "pyws_shim: ValueError: WebSocket(): origin"),
+        (["-w", "-1"], "argument -w/--wait: '-1' is not a number of seconds >= 0"),
+        (["-w", "soon"], "argument -w/--wait: 'soon' is not a number of seconds"),
+        (["--proxy", "ftp://127.0.0.1:21"], "invalid proxy URL 'ftp://127.0.0.1:21'"),
+        (["--ca", "/nonexistent/ca.pem"], "pyws_shim: --ca /nonexistent/ca.pem: "),
+    ],
+)
+def test_bad_option_is_status_2(mode: str, args: list[str], words: str, servers: Servers) -> None:
+    status, output = run_cli(mode, servers.url("/echo"), *args)
+    assert status == 2, output
+    assert words in output, output
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ca_trusts_a_private_ca(mode: str, servers: Servers) -> None:
+    status, output = run_cli(
+        mode, servers.secure_url("/echo"), "--ca", servers.ca_file, "-x", "secure"
+    )
+    assert status == 0, output
+    assert "< secure" in output, output
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_proxy_option(mode: str, servers: Servers, open_proxy: ProxyProcess) -> None:
+    port = int(servers.ws.rsplit(":", 1)[1])
+    before = len(open_proxy.tunnels_to(port))
+    status, output = run_cli(mode, servers.url("/echo"), "--proxy", open_proxy.url(), "-x", "hi")
+    assert status == 0, output
+    assert "< hi" in output, output
+    assert open_proxy.tunnels(port, before + 1) == before + 1, open_proxy.lines
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_proxy_none_connects_directly(mode: str, servers: Servers) -> None:
+    env = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+    status, output = run_cli(mode, servers.url("/echo"), "--proxy", "none", "-x", "hi", env=env)
+    assert status == 0, output
+    assert "< hi" in output, output
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_https_proxy_variable_and_no_proxy(
+    mode: str, servers: Servers, open_proxy: ProxyProcess
+) -> None:
+    port = int(servers.wss.rsplit(":", 1)[1])
+    url = servers.secure_url("/echo")
+    env = {"HTTPS_PROXY": open_proxy.url()}
+    before = len(open_proxy.tunnels_to(port))
+    status, output = run_cli(mode, url, "--ca", servers.ca_file, "-x", "via", env=env)
+    assert status == 0, output
+    assert "< via" in output, output
+    assert open_proxy.tunnels(port, before + 1) == before + 1, open_proxy.lines
+    # NO_PROXY: with a proxy on a closed port, the echo comes only if it is bypassed.
+    env = {"HTTPS_PROXY": servers.refused.rstrip("/").replace("ws", "http")}
+    status, output = run_cli(mode, url, "--ca", servers.ca_file, "-x", "no", env=env)
+    assert status == 1, output
+    assert "ConnectionRefusedError" in output, output
+    env["NO_PROXY"] = "localhost"
+    status, output = run_cli(mode, url, "--ca", servers.ca_file, "-x", "direct", env=env)
+    assert status == 0, output
+    assert "< direct" in output, output
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_refusing_proxy_is_one_line_and_status_1(
+    mode: str, servers: Servers, auth_proxy: ProxyProcess
+) -> None:
+    status, output = run_cli(mode, servers.url("/echo"), "--proxy", auth_proxy.url())
+    assert status == 1, output
+    assert (
+        f"pyws_shim: cannot connect to {servers.url('/echo')}: "
+        "InvalidProxyStatus: proxy rejected connection: HTTP 407"
+    ) in output, output

@@ -158,7 +158,12 @@ def _scheduled_timers(loop: asyncio.AbstractEventLoop) -> list[str]:
     """The timers of ``loop`` that are neither cancelled nor run yet."""
     timers: set[asyncio.TimerHandle] = getattr(loop, "timers")  # noqa: B009
     now = loop.time()
-    return [repr(h) for h in timers if not h.cancelled() and h.when() > now]
+    return [
+        repr(h)
+        for h in timers
+        # uvloop makes call_later(0) a plain Handle, run at the next turn.
+        if not h.cancelled() and hasattr(h, "when") and h.when() > now
+    ]
 
 
 def _server_ports(servers: Servers) -> frozenset[int]:

@@ -181,7 +181,7 @@ def connect(
         where = "the JavaScript runtime's" if sends_request_headers() else "the browser's"
         warnings.warn(
             f"WebSocket(): {', '.join(ignored)} ignored: under Pyodide {where} own "
-            "WebSocket decides TLS, compression and limits"
+            "WebSocket decides TLS, proxies, compression and limits"
             + ("" if sends_request_headers() else ", and sets its own request headers"),
             RuntimeWarning,
             stacklevel=3,

@@ -357,6 +357,10 @@ async def invalid_options_raise_before_any_io(servers: Servers) -> None:
         (TypeError, {"headers": 5}),
         (TypeError, {"origin": 5}),
         (TypeError, {"ssl": "yes"}),
+        (TypeError, {"proxy": 8080}),
+        (TypeError, {"proxy": False}),
+        (ValueError, {"proxy": "ftp://127.0.0.1:21"}),
+        (ValueError, {"proxy": "http://127.0.0.1:3128/path"}),
         (ValueError, {"backend": "nope"}),
     ]
     for kind, options in cases:

@@ -63,6 +63,12 @@ NO_LOGGING = (
 )
 
 
+PROXY_HONOURED = (
+    "CPython honours proxy= (tests/test_proxy.py, against real proxies); under Pyodide "
+    "the runtime decides and the option is ignored with a warning"
+)
+
+
 class _Log:
     """The events of a socket, in order, as they were dispatched."""
 
@@ -411,3 +417,19 @@ async def failure_reason_is_logged(servers: Servers) -> None:
     assert any(servers.refused in r.getMessage() for r in warnings), [
         r.getMessage() for r in handler.records
     ]
+
+
+@scenario(skip={"cpython": PROXY_HONOURED})
+async def proxy_option_is_ignored_with_a_warning_under_pyodide(servers: Servers) -> None:
+    # Under Pyodide the runtime's WebSocket goes through the proxy its runtime
+    # chooses (the browser's settings; Node 24 with NODE_USE_ENV_PROXY=1).
+    for proxy in ("http://127.0.0.1:9", None):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ws = WebSocket(servers.url("/echo"), proxy=proxy)
+        messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+        assert any("proxy" in message for message in messages), messages
+        # The proxy named (where nothing listens) is not used: the socket opens.
+        assert await _echo(await ws, "direct") == "direct"
+        ws.close()
+        await ws.wait_closed()

@@ -27,7 +27,7 @@ import logging
 import platform
 import ssl
 import weakref
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import unquote
 
 from websockets.client import ClientProtocol
@@ -41,6 +41,7 @@ from websockets.version import version as websockets_version
 
 from ... import __version__
 from ...blob import Blob
+from ...proxy import open_tunnel
 from .. import CloseFrame, Closure
 from ..close_timer import CloseTimer
 from .framing import (
@@ -165,14 +166,19 @@ class AsyncioConnection(asyncio.BufferedProtocol):
     async def _open_tcp(self) -> None:
         uri = self._uri
         try:
+            # Through the environment's proxy or proxy=, as a browser does: a
+            # socket tunnelled to the server (None: connect directly).
+            agent = [v for n, v in self._options.headers if n.lower() == "user-agent"]
+            sock = await open_tunnel(uri, self._options.proxy, user_agent=(*agent, USER_AGENT)[0])
+            address: dict[str, Any] = {"host": uri.host, "port": uri.port} if sock is None else {}
             if uri.secure:
                 context = self._options.ssl or ssl.create_default_context()
                 await self._loop.create_connection(
-                    lambda: self, uri.host, uri.port, ssl=context, server_hostname=uri.host
+                    lambda: self, **address, sock=sock, ssl=context, server_hostname=uri.host
                 )
             else:
-                await self._loop.create_connection(lambda: self, uri.host, uri.port)
-        except Exception as exc:  # OSError, ssl.SSLError, ...
+                await self._loop.create_connection(lambda: self, **address, sock=sock)
+        except Exception as exc:  # OSError, ssl.SSLError, a proxy's refusal ...
             self._fail_with(exc)
             self._report_closed()
 
