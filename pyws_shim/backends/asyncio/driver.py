@@ -48,13 +48,12 @@ from .framing import (
     BINARY,
     FIN,
     LARGE_FRAME,
-    MASK_POOL_SIZE,
     RSV1,
     SHORT_HEADERS,
     TEXT,
     apply_mask,
     frame_header,
-    urandom,
+    masking_keys,
 )
 from .handshake import ResponseHeadTooLarge, handshake_head, response_head_length
 from .receiver import INTERNAL_ERROR, Receiver, scratch_buffer
@@ -131,8 +130,7 @@ class AsyncioConnection(asyncio.BufferedProtocol):
         )
         self._transport: asyncio.Transport | None = None
         self._writer = WriteBuffer(loop)
-        self._masks = b""  # masking keys (see framing.MASK_POOL_SIZE)
-        self._mask_offset = MASK_POOL_SIZE
+        self._masks: list[bytes] = []  # masking keys, drawn from the end (framing.masking_keys)
         # Whether data frames may be sent: open, and the closing handshake not
         # started (the core's state, kept here for send(), which runs per message).
         self._sendable = False
@@ -347,6 +345,7 @@ class AsyncioConnection(asyncio.BufferedProtocol):
             elif self._transport is not None and not self._transport.is_closing():
                 # The end of the stream: half-close after everything queued.
                 self._writer.flush(force=True)
+                self._writer.closing()
                 if self._transport.can_write_eof():
                     self._transport.write_eof()
                 else:
@@ -389,12 +388,14 @@ class AsyncioConnection(asyncio.BufferedProtocol):
         transport = self._transport
         if transport is not None and not transport.is_closing():
             self._writer.flush(force=True)
+            self._writer.closing()
             transport.close()  # after what is buffered (the close frame, if any)
         self._arm_close_timer()
 
     def _abort(self) -> None:
         if self._transport is not None:
             self._aborted = True
+            self._writer.closing()
             self._transport.abort()
 
     def _arm_close_timer(self) -> None:
@@ -410,6 +411,7 @@ class AsyncioConnection(asyncio.BufferedProtocol):
             self.write_protocol_output()
         if self._transport is not None and not self._transport.is_closing():
             self._writer.flush(force=True)
+            self._writer.closing()
             self._transport.close()
 
     def _report_closed(self) -> None:
@@ -467,12 +469,10 @@ class AsyncioConnection(asyncio.BufferedProtocol):
         # RFC 6455 5.3: a fresh masking key per frame; "octet i of the
         # transformed data is the XOR of octet i of the original data with
         # octet at index i modulo 4 of the masking key".
-        offset = self._mask_offset
-        if offset == MASK_POOL_SIZE:
-            self._masks = urandom(MASK_POOL_SIZE)
-            offset = 0
-        self._mask_offset = offset + 4
-        mask = self._masks[offset : offset + 4]
+        masks = self._masks
+        if not masks:
+            masks = self._masks = masking_keys()
+        mask = masks.pop()
         length = len(payload)
         if length < 126:
             header = SHORT_HEADERS[head1][length] + mask

@@ -29,7 +29,7 @@ __all__ = [
     "TEXT",
     "apply_mask",
     "frame_header",
-    "urandom",
+    "masking_keys",
 ]
 
 # RFC 6455 5.2: "FIN: 1 bit", "RSV1, RSV2, RSV3: 1 bit each", "Opcode: 4 bits".
@@ -56,7 +56,13 @@ LARGE_FRAME: Final = 64 * 1024
 # unpredictable; thus, the masking key MUST be derived from a strong source of
 # entropy". Keys come from os.urandom in blocks: one call serves 1,024 frames.
 MASK_POOL_SIZE: Final = 4096
-urandom = os.urandom
+
+
+def masking_keys() -> list[bytes]:
+    """1,024 fresh masking keys, from one ``os.urandom`` call."""
+    pool = os.urandom(MASK_POOL_SIZE)
+    return [pool[i : i + 4] for i in range(0, MASK_POOL_SIZE, 4)]
+
 
 # The first two bytes of a masked data frame with a 7-bit length, by first
 # byte (FIN, RSV1 and opcode) and length: a lookup instead of a new bytes.

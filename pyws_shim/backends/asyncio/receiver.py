@@ -176,8 +176,11 @@ class Receiver:
         pos = 0
         deliver = self._handler.message_received
         assembler = self._assembler
+        # Whether a fragmented message is in progress (the assembler's own
+        # property, kept here: it is asked for every frame).
+        in_progress = assembler.in_progress
         max_size = self._max_size
-        while self._fast:
+        while True:
             available = end - pos
             if available < 2:
                 break
@@ -211,7 +214,7 @@ class Receiver:
             if max_size is None:
                 allowance = None
             else:
-                allowance = max_size - assembler.size
+                allowance = max_size - assembler.size if in_progress else max_size
                 if length > allowance:
                     self._fail(MESSAGE_TOO_BIG, self._too_big(length, allowance))
                     return
@@ -227,6 +230,8 @@ class Receiver:
                     break
                 pos += total
                 self._control(bytes(view[pos - total : pos]))
+                if not self._fast:  # a close frame: the core takes every byte now
+                    break
                 continue
             if available < total:
                 if total > BIG_FRAME:
@@ -271,19 +276,21 @@ class Receiver:
                     # followed by zero or more frames with the FIN bit clear and
                     # the opcode set to 0, and terminated by a single frame with
                     # the FIN bit set and an opcode of 0."
-                    if not assembler.in_progress:
+                    if not in_progress:
                         self._fail(PROTOCOL_ERROR, ProtocolError("unexpected continuation frame"))
                         return
                     if head1 & FIN:
+                        in_progress = False
                         deliver(assembler.finish(payload))
                     else:
                         assembler.extend(payload)
-                elif assembler.in_progress:
+                elif in_progress:
                     # 5.4: "The fragments of one message MUST NOT be
                     # interleaved between the fragments of another message".
                     self._fail(PROTOCOL_ERROR, ProtocolError("expected a continuation frame"))
                     return
                 elif not head1 & FIN:
+                    in_progress = True
                     assembler.begin(opcode == TEXT, payload)
                 elif opcode == TEXT:
                     deliver(str(payload, "utf-8"))

@@ -22,10 +22,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
-from collections import deque
+from bisect import bisect_right
 from typing import Final
-
-from .framing import LARGE_FRAME
 
 __all__ = ["WriteBuffer", "unacknowledged_bytes"]
 
@@ -66,13 +64,19 @@ class WriteBuffer:
     transport, :meth:`transmitted` left it for the socket."""
 
     __slots__ = (
-        "_buffered",
+        "_app_done",
+        "_app_queued",
+        "_closed",
+        "_cumulative",
+        "_ends",
         "_fresh",
         "_handed",
-        "_in_flight",
+        "_head",
+        "_large_pending",
         "_loop",
         "_paused",
         "_pending",
+        "_pending_size",
         "_transmitted",
         "_transport",
         "_wrote_this_turn",
@@ -82,16 +86,26 @@ class WriteBuffer:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._transport: asyncio.WriteTransport | None = None
+        # Whether nothing more may be handed to the transport: not attached
+        # yet, or closing (the driver says so: a transport's own is_closing()
+        # is a call per write).
+        self._closed = True
         self._pending: list[bytes] = []  # not handed to the transport yet
+        self._pending_size = 0
+        self._large_pending = False  # a chunk of LARGE_FRAME bytes or more is pending
         self._paused = False
         self._wrote_this_turn = False
         self.queued = 0
         self._handed = 0
         self._transmitted = 0
-        # Messages not known to be transmitted: (wire offset of their end,
-        # their bytes of application data), oldest first.
-        self._in_flight: deque[tuple[int, int]] = deque()
-        self._buffered = 0  # bufferedAmount
+        # The messages, in order: the wire offset of each one's end, and the
+        # application bytes of all messages up to it. _head is the first not
+        # known to be transmitted; bufferedAmount is what was queued since.
+        self._ends: list[int] = []
+        self._cumulative: list[int] = []
+        self._head = 0
+        self._app_queued = 0
+        self._app_done = 0
         # Whether this turn of the loop has settled the accounting already
         # (settling happens before the turn's own messages are queued).
         self._fresh = False
@@ -100,6 +114,11 @@ class WriteBuffer:
 
     def attach(self, transport: asyncio.WriteTransport) -> None:
         self._transport = transport
+        self._closed = False
+
+    def closing(self) -> None:
+        """The driver closes (or half-closes) the transport: nothing more goes to it."""
+        self._closed = True
 
     def detach(self, drained: bool) -> None:
         """The connection is lost. ``drained``: the transport wrote all it
@@ -107,6 +126,8 @@ class WriteBuffer:
         if drained:
             self.transmitted()
         self._pending.clear()
+        self._pending_size = 0
+        self._closed = True
         self._transport = None
 
     def pause(self) -> None:
@@ -124,35 +145,43 @@ class WriteBuffer:
         application data (0 for control frames and the handshake)."""
         if not self._fresh:
             self._touch()
-        self.queued += len(data)
+        size = len(data)
+        queued = self.queued = self.queued + size
         if app_bytes:
-            self._in_flight.append((self.queued, app_bytes))
-            self._buffered += app_bytes
-        transport = self._transport
-        if transport is None or transport.is_closing():
+            self._app_queued += app_bytes
+            self._ends.append(queued)
+            self._cumulative.append(self._app_queued)
+        if self._closed:
             return  # never transmitted: it stays counted
         if self._wrote_this_turn or self._paused or self._pending:
             self._pending.append(data)
+            self._pending_size += size
         else:
             self._wrote_this_turn = True
-            self._handed += len(data)
-            transport.write(data)
+            self._handed += size
+            self._transport.write(data)  # type: ignore[union-attr]
 
     def write_large(self, header: bytes, payload: bytes, app_bytes: int) -> None:
         """Queue a large frame as its header and its payload, not joined (no copy)."""
-        self._touch()
-        self.queued += len(header) + len(payload)
-        self._in_flight.append((self.queued, app_bytes))
-        self._buffered += app_bytes
-        transport = self._transport
-        if transport is None or transport.is_closing():
+        if not self._fresh:
+            self._touch()
+        size = len(header) + len(payload)
+        self.queued += size
+        self._app_queued += app_bytes
+        self._ends.append(self.queued)
+        self._cumulative.append(self._app_queued)
+        if self._closed:
             return
         if self._paused:
             self._pending += (header, payload)
+            self._pending_size += size
+            self._large_pending = True
             return
         self.flush()
         self._wrote_this_turn = True
-        self._handed += len(header) + len(payload)
+        self._handed += size
+        transport = self._transport
+        assert transport is not None
         transport.write(header)
         transport.write(payload)
 
@@ -160,16 +189,17 @@ class WriteBuffer:
         """Hand what is pending to the transport, unless it asked for a pause
         (``force``: even then, before the end of the stream)."""
         pending = self._pending
+        if not pending or (self._paused and not force) or self._closed:
+            return
         transport = self._transport
-        if not pending or (self._paused and not force) or transport is None:
-            return
-        if transport.is_closing():
-            return
+        assert transport is not None
         self._pending = []
-        self._handed += sum(map(len, pending))
+        self._handed += self._pending_size
+        self._pending_size = 0
         if len(pending) == 1:
             transport.write(pending[0])
-        elif any(len(chunk) >= LARGE_FRAME for chunk in pending):
+        elif self._large_pending:
+            self._large_pending = False
             for chunk in pending:
                 transport.write(chunk)
         else:
@@ -181,8 +211,9 @@ class WriteBuffer:
     def buffered_amount(self) -> int:
         """bufferedAmount: application bytes queued and not transmitted, as
         of the start of this turn of the loop (plus those queued since)."""
-        self._touch()
-        return self._buffered
+        if not self._fresh:
+            self._touch()
+        return self._app_queued - self._app_done
 
     def transmitted(self) -> int:
         """The wire offset up to which the transport has written to the socket."""
@@ -217,10 +248,17 @@ class WriteBuffer:
             self._loop.call_soon(self._next_turn)
 
     def _settle(self) -> None:
-        limit = self.transmitted()
-        in_flight = self._in_flight
-        while in_flight and in_flight[0][0] <= limit:
-            self._buffered -= in_flight.popleft()[1]
+        # The messages whose last byte has been transmitted: by bisection
+        # (their end offsets grow), then compacted now and then.
+        ends = self._ends
+        done = bisect_right(ends, self.transmitted(), self._head)
+        if done > self._head:
+            self._app_done = self._cumulative[done - 1]
+            if done > 1024 and done * 2 > len(ends):
+                del ends[:done]
+                del self._cumulative[:done]
+                done = 0
+            self._head = done
 
     def _next_turn(self) -> None:
         if not self._pending or self._paused:
