@@ -28,7 +28,7 @@ from pyws_shim.backends.asyncio.handshake import (
     handshake_head,
     response_head_length,
 )
-from pyws_shim.backends.asyncio.writer import WriteBuffer, unacknowledged_bytes
+from pyws_shim.backends.asyncio.writer import FLUSH_SIZE, WriteBuffer, unacknowledged_bytes
 
 
 class FakeTransport:
@@ -186,6 +186,19 @@ def test_the_first_write_of_a_turn_goes_at_once_the_rest_joined(
     assert transport.writes == [b"1", b"23"]
     writer.write(b"4", 1)  # a new turn: at once again
     assert transport.writes == [b"1", b"23", b"4"]
+
+
+def test_a_long_burst_goes_out_in_pieces(loop: asyncio.AbstractEventLoop) -> None:
+    """Once FLUSH_SIZE bytes wait, they go without waiting for the next turn."""
+    writer, transport = writer_on(loop)
+    chunk = b"x" * 100
+    writer.write(chunk, 100)  # at once
+    count = 1
+    while len(transport.writes) < 2:
+        writer.write(chunk, 100)
+        count += 1
+    assert len(transport.writes[1]) == (count - 1) * 100 >= FLUSH_SIZE
+    assert (count - 2) * 100 < FLUSH_SIZE
 
 
 def test_writes_after_a_deferred_flush_are_not_forgotten(loop: asyncio.AbstractEventLoop) -> None:

@@ -12,7 +12,8 @@ reads it.
 
 Writes are combined: the first write of a turn of the loop goes to the
 transport at once (no added latency); the later ones of that turn are joined
-and handed over at the next turn, in one system call. While the transport
+and handed over at the next turn, in one system call, or as soon as
+``FLUSH_SIZE`` bytes wait. While the transport
 asks for a pause (its buffer is over its high-water mark), nothing more is
 handed to it.
 """
@@ -25,7 +26,14 @@ import sys
 from bisect import bisect_right
 from typing import Final
 
-__all__ = ["WriteBuffer", "unacknowledged_bytes"]
+__all__ = ["FLUSH_SIZE", "WriteBuffer", "unacknowledged_bytes"]
+
+# Combined writes go out once this many bytes wait, without waiting for the
+# next turn of the loop: a long burst of sends (a thousand replies to one
+# read) then reaches the server while the rest are made, and the two sides
+# work at the same time instead of in turns (measured: pipelined echo
+# throughput about twice as high, for a write every few hundred messages).
+FLUSH_SIZE: Final = 16 * 1024
 
 # Linux: ioctl SIOCOUTQ (the same number as TIOCOUTQ) on a TCP socket.
 _SIOCOUTQ: int | None
@@ -156,6 +164,8 @@ class WriteBuffer:
         if self._wrote_this_turn or self._paused or self._pending:
             self._pending.append(data)
             self._pending_size += size
+            if self._pending_size >= FLUSH_SIZE and not self._paused:
+                self.flush()
         else:
             self._wrote_this_turn = True
             self._handed += size
