@@ -57,6 +57,7 @@ __all__ = [
     "PyodideConnection",
     "base_url",
     "connect",
+    "is_bun",
     "is_in_node",
     "parse_url",
     "sends_request_headers",
@@ -77,6 +78,11 @@ def is_in_node() -> bool:
     """True in Node.js (a ``process`` with a ``release.name`` of "node")."""
     process = getattr(js, "process", None)
     return process is not None and getattr(getattr(process, "release", None), "name", "") == "node"
+
+
+def is_bun() -> bool:
+    """True in Bun (which defines a global ``Bun``)."""
+    return getattr(js, "Bun", None) is not None
 
 
 def is_in_browser_page() -> bool:
@@ -214,6 +220,7 @@ class PyodideConnection:
         options: ConnectOptions,
     ) -> None:
         self._handler = handler
+        self._message_received = handler.message_received
         self._options = options
         self._loop = asyncio.get_event_loop()
         try:
@@ -232,6 +239,9 @@ class PyodideConnection:
         # is 0 right after send(); RUNTIMES.md). The standard's getter reports
         # them "as of the last time the event loop reached step 1".
         self._uncounted = 0
+        # Whether the native bufferedAmount grows in send(), as the standard
+        # says: everywhere but Bun (which the shim then counts for, above).
+        self._counts_sends = not is_bun()
         self._opened = False
         self._closing = False
         self._reported = False
@@ -286,6 +296,17 @@ class PyodideConnection:
         native = self._native
         if self._reported or native.readyState != _NATIVE_OPEN:
             return False  # the closing handshake has started
+        if self._counts_sends:
+            if type(data) is str:
+                native.send(data)
+            elif isinstance(data, JsBlob):
+                native.send(data.handle)
+            elif isinstance(data, Blob):
+                native.send(to_js(data.held_bytes))
+            else:
+                native.send(to_js(data))  # one copy, into a Uint8Array
+            return True
+        # Bun: count what its bufferedAmount does not, until the next turn.
         before = int(native.bufferedAmount)
         if isinstance(data, str):
             native.send(data)
@@ -299,9 +320,8 @@ class PyodideConnection:
             native.send(to_js(held))
             size = len(held)
         else:
-            native.send(to_js(data))  # one copy, into a Uint8Array
+            native.send(to_js(data))
             size = memoryview(data).nbytes
-        # Count what the native bufferedAmount did not (Bun), until the next turn.
         uncounted = size - (int(native.bufferedAmount) - before)
         if uncounted > 0:
             if not self._uncounted:
@@ -386,14 +406,18 @@ class PyodideConnection:
         )
 
     def _native_message(self, event: Any) -> None:
+        # Once per message: no more than the conversion and the handler's call.
         data = event.data
-        if isinstance(data, str):
+        if type(data) is str:
             message: str | bytes | Blob = data
         elif hasattr(data, "arrayBuffer"):  # a JavaScript Blob
             message = JsBlob.from_handle(data)
         else:  # an ArrayBuffer
             message = bytes(data.to_bytes())
-        self._forward(self._handler.message_received, message)
+        if self._in_native_call or self._queued:
+            self._forward(self._handler.message_received, message)
+        else:
+            self._message_received(message)
 
     def _native_error(self, event: Any) -> None:
         if self._closing:
