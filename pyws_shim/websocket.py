@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections import deque
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from types import TracebackType
 from typing import Any, ClassVar, Final, Literal
 
@@ -94,7 +94,8 @@ class WebSocket(EventTarget):
         self._failure_cause: BaseException | None = None
         self._messages: _MessageQueue | None = None
         # Step 11: "Run this step in parallel: establish a WebSocket connection".
-        self._connection = runtime.connect(_Feedback(self), self._url, protocol_list, options)
+        feedback: ConnectionHandler = _Feedback(self)
+        self._connection = runtime.connect(feedback, self._url, protocol_list, options)
 
     # The DOM attributes.
 
@@ -173,6 +174,22 @@ class WebSocket(EventTarget):
             # start the WebSocket closing handshake and set this's ready state
             # to CLOSING."
             self._connection.start_closing_handshake(code, reason)
+
+    def _message_received(self, data: str | bytes | Blob) -> None:
+        """The standard's "when a WebSocket message has been received"
+        (called by backends through this socket's ConnectionHandler)."""
+        # "1. If ready state is not OPEN (1), then return."
+        if self._ready_state != WebSocket.OPEN:
+            return
+        # Step 2, dataForEvent: a string for text, and for binary data a Blob
+        # or an ArrayBuffer (bytes here) according to binaryType. A backend
+        # gives a Blob only while binaryType is "blob" (it follows
+        # binary_type_changed at once).
+        if type(data) is bytes and self._binary_type == "blob":
+            data = Blob.from_bytes(data)
+        # Step 3: "Fire an event named message ... with the origin attribute
+        # initialized to the serialization of the WebSocket object's url's origin".
+        self._fire_message(data, self._origin)
 
     # Beyond the DOM: awaiting, async with, async for. Each is built on the
     # events above (trusted ones only), so it behaves the same in every runtime.
@@ -278,16 +295,22 @@ class WebSocket(EventTarget):
         return f"<WebSocket url={self._url!r} readyState={_STATE_NAMES[self._ready_state]}>"
 
 
-class _Feedback(ConnectionHandler):
+class _Feedback:
     """The standard's "feedback from the protocol" for one ``WebSocket``: what
     its backend reports (:class:`pyws_shim.backends.ConnectionHandler`), turned
     into the socket's state and its events. Kept apart from the socket so
-    that the DOM surface has no backend-facing methods."""
+    that the DOM surface has no backend-facing methods; ``message_received``,
+    which runs once per message, is the socket's own ``_message_received``,
+    bound (one call less)."""
 
-    __slots__ = ("_ws",)
+    __slots__ = ("_ws", "message_received")
+    message_received: Callable[[str | bytes | Blob], None]
 
     def __init__(self, ws: WebSocket) -> None:
         self._ws = ws
+        # "When a WebSocket message has been received": the socket's own
+        # method, bound here (a backend calls it once per message).
+        self.message_received = ws._message_received
 
     def connection_established(self, protocol: str, extensions: str) -> None:
         # "When the WebSocket connection is established, the user agent must
@@ -300,22 +323,6 @@ class _Feedback(ConnectionHandler):
         ws._protocol = protocol  # 3. "Change the protocol attribute's value"
         ws._opened = True
         ws._fire(Event("open"))  # 4. "Fire an event named open at the WebSocket object."
-
-    def message_received(self, data: str | bytes | Blob) -> None:
-        # "When a WebSocket message has been received": "1. If ready state is
-        # not OPEN (1), then return."
-        ws = self._ws
-        if ws._ready_state != WebSocket.OPEN:
-            return
-        # Step 2, dataForEvent: a string for text, and for binary data a Blob
-        # or an ArrayBuffer (bytes here) according to binaryType. A backend
-        # gives a Blob only while binaryType is "blob" (it follows
-        # binary_type_changed at once).
-        if ws._binary_type == "blob" and type(data) is bytes:
-            data = Blob.from_bytes(data)
-        # Step 3: "Fire an event named message ... with the origin attribute
-        # initialized to the serialization of the WebSocket object's url's origin".
-        ws._fire_message(data, ws._origin)
 
     def closing_handshake_started(self) -> None:
         # "When the WebSocket closing handshake is started, the user agent must

@@ -21,6 +21,7 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass, field
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.client import ClientProtocol
@@ -388,3 +389,13 @@ def test_a_close_frame_between_fragments_closes_normally() -> None:
     core_client.receive_data(data)
     assert isinstance(core_client.parser_exc, ProtocolError)
     assert str(core_client.parser_exc) == "incomplete fragmented message"
+
+
+@pytest.mark.parametrize("max_size", [1, 16, 124, 125, 126, 127])
+@pytest.mark.parametrize("opcode", [1, 2])
+def test_sizes_around_max_size(max_size: int, opcode: int) -> None:
+    """Frames of max_size - 1, max_size and max_size + 1 bytes, each on its own
+    connection: the same outcome as the core (the receiver's short path
+    decides some of them without it)."""
+    for size in (max_size - 1, max_size, max_size + 1):
+        compare([RawFrame(opcode, b"a" * size)], [], deflate=False, max_size=max_size)

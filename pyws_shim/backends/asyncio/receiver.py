@@ -34,9 +34,11 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 from .assembly import MessageAssembler
-from .framing import CONTINUATION, FIN, MASK_BIT, RSV_BITS, TEXT
+from .framing import BINARY, CONTINUATION, FIN, MASK_BIT, RSV_BITS, TEXT
 
 _FIRST_CONTROL: Final = 0x8
+_SHORT_TEXT: Final = FIN | TEXT  # the first byte of a whole text frame
+_SHORT_FIRST_BYTES: Final = frozenset({FIN | TEXT, FIN | BINARY})
 # RFC 6455 5.2: "%x3-7 are reserved for further non-control frames", "%xB-F
 # are reserved for further control frames".
 _RESERVED_OPCODES: Final = frozenset({*range(0x3, 0x8), *range(0xB, 0x10)})
@@ -180,12 +182,34 @@ class Receiver:
         # property, kept here: it is asked for every frame).
         in_progress = assembler.in_progress
         max_size = self._max_size
+        short_limit = 126 if max_size is None else min(126, max_size + 1)
+        plain = self._deflate is None
         while True:
             available = end - pos
             if available < 2:
                 break
             head1 = view[pos]
             head2 = view[pos + 1]
+            if head2 < short_limit and head1 in _SHORT_FIRST_BYTES and plain and not in_progress:
+                # The common case, the general steps below taken in one go: a
+                # whole text or binary frame (FIN, no reserved bit), unmasked,
+                # shorter than 126 bytes and within max_size, no extension,
+                # no fragmented message in progress.
+                total = head2 + 2
+                if available < total:
+                    break
+                start = pos + 2
+                pos += total
+                if head1 == _SHORT_TEXT:
+                    try:
+                        text = str(view[start:pos], "utf-8")
+                    except UnicodeDecodeError as exc:
+                        self._fail(INVALID_DATA, exc, f"{exc.reason} at position {exc.start}")
+                        return
+                    deliver(text)
+                else:
+                    deliver(bytes(view[start:pos]))
+                continue
             length = head2 & 0x7F
             if length < 126:
                 header_length = 2
