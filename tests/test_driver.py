@@ -304,3 +304,30 @@ def test_a_coroutine_handler_runs_as_a_task(loop: asyncio.AbstractEventLoop, how
     loop.run_until_complete(receive())
     next_turns(loop, 3)
     assert got == ["x"]
+
+
+def test_a_message_in_tiny_fragments_costs_about_its_size(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """Issue 7: a message in 2-byte fragments (50,000 frames) raised memory
+    40 to 70 times its size; now it costs about its size, and arrives whole."""
+    import tracemalloc
+
+    wire = open_wire(loop)
+    wire.ws.binaryType = "arraybuffer"
+    got: list[bytes] = []
+    wire.ws.onmessage = lambda event: got.append(event.data)
+    size = 100_000
+    message = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+    frames = [bytes((0x02, 2)) + message[:2]]  # binary, not final
+    frames += [bytes((0x00, 2)) + message[i : i + 2] for i in range(2, size - 2, 2)]
+    frames.append(bytes((0x80, 2)) + message[-2:])  # the last continuation
+    stream = b"".join(frames)
+    tracemalloc.start()
+    try:
+        wire.receive(stream)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert got == [message]
+    assert peak < 4 * size, f"peak {peak} bytes for a {size}-byte message"

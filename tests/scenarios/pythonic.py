@@ -150,3 +150,36 @@ async def cancelled_while_connecting_closes_the_socket(servers: Servers) -> None
     event = await ws.wait_closed()
     assert (event.code, event.wasClean) == (1006, False)
     assert log.types == ["error", "close"]
+
+
+@scenario
+async def messages_a_listener_takes_are_not_kept_before_async_for(servers: Servers) -> None:
+    # Memory stays bounded: from `async with` on, messages are kept for an
+    # `async for`, but not those that a listener of the user's own receives
+    # while no `async for` has started (nothing may ever iterate).
+    async with WebSocket(servers.url("/echo")) as ws:
+        heard: list[str] = []
+        three = asyncio.Event()
+
+        def listen(event: MessageEvent) -> None:
+            heard.append(event.data)
+            if len(heard) == 3:
+                three.set()
+
+        ws.onmessage = listen
+        for word in ("a", "b", "c"):
+            ws.send(word)
+        await three.wait()
+        ws.send("d")
+        # The first message async for sees is the next one, not "a".
+        assert await anext(ws) == "d"
+        assert heard == ["a", "b", "c", "d"]
+
+
+@scenario
+async def messages_are_kept_for_async_for_without_a_listener(servers: Servers) -> None:
+    # Without a listener of the user's own, every message from `async with`
+    # on is kept, even those that arrive before `async for` starts.
+    async with WebSocket(servers.url("/count", n=3, close=1000)) as ws:
+        await ws.wait_closed()  # every message has arrived; no message listener
+        assert [data async for data in ws] == ["0", "1", "2"]
