@@ -71,9 +71,15 @@ def _uvloop_class() -> type[asyncio.AbstractEventLoop]:
     return uvloop.Loop
 
 
-LOOPS: dict[str, Callable[[], type[asyncio.AbstractEventLoop]]] = {
+ALL_LOOPS: dict[str, Callable[[], type[asyncio.AbstractEventLoop]]] = {
     "asyncio": lambda: asyncio.SelectorEventLoop,  # asyncio's default loop on Linux
     "uvloop": _uvloop_class,
+}
+# The loops to run the scenarios on (PYWS_SHIM_LOOPS, comma-separated; all by
+# default): tests/run's secondary CPython stages run them on asyncio alone.
+LOOPS = {
+    name: ALL_LOOPS[name]
+    for name in os.environ.get("PYWS_SHIM_LOOPS", ",".join(ALL_LOOPS)).split(",")
 }
 
 
