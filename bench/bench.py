@@ -399,8 +399,8 @@ class _PageHandler(BaseHTTPRequestHandler):
 
 
 def chromium_flags() -> list[str]:
-    """The offline flags the test suite starts Chromium with (tests/conftest.py)."""
-    tree = ast.parse((ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"))
+    """The offline flags the test suite starts Chromium with (tests/engines.py)."""
+    tree = ast.parse((ROOT / "tests" / "engines.py").read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "CHROMIUM_FLAGS" for t in node.targets
@@ -408,7 +408,7 @@ def chromium_flags() -> list[str]:
             flags = ast.literal_eval(node.value)
             assert isinstance(flags, list)
             return [str(flag) for flag in flags]
-    raise SystemExit("bench: no CHROMIUM_FLAGS in tests/conftest.py")
+    raise SystemExit("bench: no CHROMIUM_FLAGS in tests/engines.py")
 
 
 def run_pyodide_chromium(config: dict[str, Any]) -> dict[str, Any]:

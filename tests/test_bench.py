@@ -109,3 +109,12 @@ def test_the_check_of_each_echo_refuses_wrong_messages() -> None:
     flipped[len(flipped) // 2] ^= 1  # a byte in the middle: only the whole comparison sees it
     full_job = client.Job("raw", "asyncio", "large", "ws://127.0.0.1:1/", 9, full_check=True)
     assert not client.Messages(full_job, 9, payloads).check(5, bytes(flipped))
+
+
+def test_the_bench_starts_chromium_as_the_suite_does() -> None:
+    """bench/'s Pyodide-in-Chromium run reads the suite's offline flags
+    (without them Chromium floods the closed network); the suite's check
+    runs no Pyodide, so this is where a move of those flags shows."""
+    from engines import CHROMIUM_FLAGS
+
+    assert bench.chromium_flags() == CHROMIUM_FLAGS
