@@ -77,6 +77,11 @@ FIREFOX_PREFS: dict[str, Any] = {
     "app.update.disabledForTesting": True,
     "browser.safebrowsing.update.enabled": False,
     "datareporting.policy.dataSubmissionEnabled": False,
+    # Firefox delays a WebSocket connection to a host and port where the last
+    # ones failed (RFC 6455 7.2.3's back-off, growing to 60 s): the fault
+    # scenarios fail dozens in a row on the fault peer's port, and later ones
+    # would wait before their request goes out (RUNTIMES.md).
+    "network.websocket.delay-failed-reconnects": False,
     "network.captive-portal-service.enabled": False,
     "network.connectivity-service.enabled": False,
     "services.settings.server": "data:,",
