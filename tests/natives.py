@@ -78,6 +78,9 @@ FAULT_CASES: dict[str, dict[str, Any]] = {
     "invalid_utf8_across_fragments": _frames(
         frame(TEXT, b"\xe2\x82", fin=False), frame(CONT, b"\x28")
     ),
+    "utf8_sequence_cut_by_the_end_of_a_fragmented_message": _frames(
+        frame(TEXT, b"a\xe2", fin=False), frame(CONT, b"\x82")
+    ),
     "message_then_invalid_utf8": _frames(frame(TEXT, b"ok"), frame(TEXT, b"\xc3\x28")),
     **{
         f"handshake_{response}": _handshake(response)
