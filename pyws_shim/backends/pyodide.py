@@ -23,7 +23,7 @@ here, each next to the evidence (the repository's ``RUNTIMES.md``):
 - a failure while connecting always ends in ``close`` 1006 (Node 22 fires
   ``error`` and never ``close``);
 - a close frame with a code no endpoint may send fails the connection
-  (Firefox ends in a clean ``close`` with that code).
+  (Firefox ends in a clean ``close`` with that code, 1005 included).
 
 One proxy per event type forwards the native events; all four are destroyed
 when the socket closes, and nothing is created per message. Binary data is
@@ -398,7 +398,14 @@ class PyodideConnection:
 
     def _native_close(self, event: Any) -> None:
         code, reason, clean = int(event.code), str(event.reason), bool(event.wasClean)
-        if clean and code not in _RECEIVABLE_CLOSE_CODES and not 3000 <= code <= 4999:
+        if clean and (
+            (code not in _RECEIVABLE_CLOSE_CODES and not 3000 <= code <= 4999)
+            # 1005 stands for a close frame without a code, which has no
+            # reason either: with one, the frame said 1005 itself (Firefox
+            # 153 reports that so, cleanly: faults.close_code_1005_fails).
+            # Without a reason the two cannot be told apart.
+            or (code == 1005 and reason)
+        ):
             # A close frame with an invalid code is a protocol error (RFC 6455
             # 7.4.1, 7.1.7): fail the connection (error, then close 1006), as
             # Chromium, Node and the CPython backend do. Firefox 153 ends in a
