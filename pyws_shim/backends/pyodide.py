@@ -23,7 +23,9 @@ here, each next to the evidence (the repository's ``RUNTIMES.md``):
 - a failure while connecting always ends in ``close`` 1006 (Node 22 fires
   ``error`` and never ``close``);
 - a close frame with a code no endpoint may send fails the connection
-  (Firefox ends in a clean ``close`` with that code, 1005 included).
+  (Firefox ends in a clean ``close`` with that code, 1005 included);
+- a subprotocol or an extension that was not offered fails the connection
+  (Deno opens with it).
 
 One proxy per event type forwards the native events; all four are destroyed
 when the socket closes, and nothing is created per message. Binary data is
@@ -213,6 +215,7 @@ class PyodideConnection:
         options: ConnectOptions,
     ) -> None:
         self._handler = handler
+        self._protocols = protocols
         self._options = options
         self._loop = asyncio.get_event_loop()
         try:
@@ -367,9 +370,19 @@ class PyodideConnection:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._forward(
-            self._handler.connection_established, str(native.protocol), str(native.extensions)
-        )
+        protocol, extensions = str(native.protocol), str(native.extensions)
+        unoffered = _not_offered(protocol, extensions, self._protocols)
+        if unoffered is not None:
+            # RFC 6455 4.1: a subprotocol or an extension the client did not
+            # offer fails the connection. Deno 2.9 opens with it
+            # (faults.handshake_unrequested_subprotocol_fails,
+            # handshake_unrequested_extension_fails): fail it here, before
+            # open. Its close() still sends a close frame; no script can do less.
+            self._failed = True
+            self._call(native.close)
+            self._forward(self._report_closed, Closure(failed=True, cause=unoffered))
+            return
+        self._forward(self._handler.connection_established, protocol, extensions)
 
     def _native_message(self, event: Any) -> None:
         data = event.data
@@ -435,6 +448,20 @@ class PyodideConnection:
             self._native.removeEventListener(type_, proxy)
             proxy.destroy()
         self._proxies.clear()
+
+
+def _not_offered(protocol: str, extensions: str, protocols: list[str]) -> ConnectionError | None:
+    """Why the handshake's outcome is not what the client offered, if it is not:
+    a subprotocol not in ``protocols``, or an extension the native socket does
+    not offer (permessage-deflate; Deno offers none: RUNTIMES.md)."""
+    if protocol and protocol not in protocols:
+        return ConnectionError(f"the server chose the subprotocol {protocol!r}, not offered")
+    offered = () if hasattr(js, "Deno") else ("permessage-deflate",)
+    for extension in extensions.split(","):
+        name = extension.partition(";")[0].strip()
+        if name and name.lower() not in offered:
+            return ConnectionError(f"the server chose the extension {name!r}, not offered")
+    return None
 
 
 def _js_error_name(exc: Exception) -> str:
