@@ -25,7 +25,9 @@ here, each next to the evidence (the repository's ``RUNTIMES.md``):
 - a close frame with a code no endpoint may send fails the connection
   (Firefox ends in a clean ``close`` with that code, 1005 included);
 - a subprotocol or an extension that was not offered fails the connection
-  (Deno opens with it).
+  (Deno opens with it);
+- where the error event says why the connection failed (Deno, Bun), that is
+  the cause of ``ConnectionClosed``.
 
 One proxy per event type forwards the native events; all four are destroyed
 when the socket closes, and nothing is created per message. Binary data is
@@ -238,6 +240,7 @@ class PyodideConnection:
         self._closing = False
         self._reported = False
         self._failed = False
+        self._cause: BaseException | None = None
         # Events fired inside a call we made (Node fires close()'s events
         # synchronously) wait here until the call has returned.
         self._in_native_call = 0
@@ -402,12 +405,18 @@ class PyodideConnection:
             return
         # The runtime had to fail the connection: the close event says 1006.
         self._failed = True
+        message = getattr(event, "message", None)
+        if isinstance(message, str) and message and self._cause is None:
+            # Deno and Bun say why in the error event (an ErrorEvent: "Invalid
+            # UTF-8", "...failed: Connection ended"; RUNTIMES.md), the browsers
+            # and Node 24 do not: where it is said, it is the failure's cause.
+            self._cause = ConnectionError(message)
         if not self._opened:
             # A failure while connecting ends in close 1006 at once: undici 6
             # (Node 22) fires error and never close after a refused
             # connection or handshake; the other runtimes' close finds the
             # socket already reported.
-            self._forward(self._report_closed, Closure(failed=True))
+            self._forward(self._report_closed, Closure(failed=True, cause=self._cause))
 
     def _native_close(self, event: Any) -> None:
         code, reason, clean = int(event.code), str(event.reason), bool(event.wasClean)
@@ -429,7 +438,8 @@ class PyodideConnection:
         # The native close event says 1006 when no close frame came.
         received = None if code == ABNORMAL_CLOSURE else CloseFrame(code, reason)
         self._forward(
-            self._report_closed, Closure(received=received, clean=clean, failed=self._failed)
+            self._report_closed,
+            Closure(received=received, clean=clean, failed=self._failed, cause=self._cause),
         )
 
     def _report_closed(self, closure: Closure) -> None:
