@@ -23,7 +23,8 @@ here, each next to the evidence (the repository's ``RUNTIMES.md``):
 - a failure while connecting always ends in ``close`` 1006 (Node 22 fires
   ``error`` and never ``close``);
 - a close frame with a code no endpoint may send fails the connection
-  (Firefox ends in a clean ``close`` with that code, 1005 included);
+  (Firefox ends in a clean ``close`` with that code, 1005 included), and so
+  does one longer than a control frame may be (Deno closes cleanly);
 - a subprotocol or an extension that was not offered fails the connection
   (Deno opens with it);
 - where the error event says why the connection failed (Deno, Bun), that is
@@ -427,6 +428,10 @@ class PyodideConnection:
             # 153 reports that so, cleanly: faults.close_code_1005_fails).
             # Without a reason the two cannot be told apart.
             or (code == 1005 and reason)
+            # A control frame holds at most 125 bytes (RFC 6455 5.5): a code
+            # and 123 bytes of reason. Deno 2.9 takes a longer close frame and
+            # closes cleanly with it (faults.oversized_control_frames_fail).
+            or len(reason.encode("utf-8", "surrogatepass")) > 123
         ):
             # A close frame with an invalid code is a protocol error (RFC 6455
             # 7.4.1, 7.1.7): fail the connection (error, then close 1006), as
