@@ -205,7 +205,7 @@ FAILURE_CLOSE_CODES: dict[str, dict[str, Sent]] = {
     # Undici 6 (Node 22) drops the connection without a close frame on a
     # protocol error or invalid UTF-8 in a message (it sends 1002 only for an
     # invalid close code, and 1007 for a close reason that is not UTF-8).
-    "node22": {"protocol": None, "utf8": None, "length": None},
+    "node22": {"protocol": None, "oversized-close": None, "utf8": None, "length": None},
     # Deno 2.9 drops the connection without a close frame on every protocol
     # error and on invalid UTF-8 (it sends 1002 only for an invalid close
     # code). It takes a close frame longer than 125 bytes for a valid one and
