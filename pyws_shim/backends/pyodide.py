@@ -23,7 +23,12 @@ here, each next to the evidence (the repository's ``RUNTIMES.md``):
 - a failure while connecting always ends in ``close`` 1006 (Node 22 fires
   ``error`` and never ``close``);
 - a close frame with a code no endpoint may send fails the connection
-  (Firefox ends in a clean ``close`` with that code).
+  (Firefox ends in a clean ``close`` with that code, 1005 included), and so
+  does one longer than a control frame may be (Deno closes cleanly);
+- a subprotocol or an extension that was not offered fails the connection
+  (Deno opens with it);
+- where the error event says why the connection failed (Deno, Bun), that is
+  the cause of ``ConnectionClosed``.
 
 One proxy per event type forwards the native events; all four are destroyed
 when the socket closes, and nothing is created per message. Binary data is
@@ -221,6 +226,7 @@ class PyodideConnection:
     ) -> None:
         self._handler = handler
         self._message_received = handler.message_received
+        self._protocols = protocols
         self._options = options
         self._loop = asyncio.get_event_loop()
         try:
@@ -246,6 +252,7 @@ class PyodideConnection:
         self._closing = False
         self._reported = False
         self._failed = False
+        self._cause: BaseException | None = None
         # Events fired inside a call we made (Node fires close()'s events
         # synchronously) wait here until the call has returned.
         self._in_native_call = 0
@@ -401,9 +408,19 @@ class PyodideConnection:
         if self._open_timer is not None:
             self._open_timer.cancel()
             self._open_timer = None
-        self._forward(
-            self._handler.connection_established, str(native.protocol), str(native.extensions)
-        )
+        protocol, extensions = str(native.protocol), str(native.extensions)
+        unoffered = _not_offered(protocol, extensions, self._protocols)
+        if unoffered is not None:
+            # RFC 6455 4.1: a subprotocol or an extension the client did not
+            # offer fails the connection. Deno 2.9 opens with it
+            # (faults.handshake_unrequested_subprotocol_fails,
+            # handshake_unrequested_extension_fails): fail it here, before
+            # open. Its close() still sends a close frame; no script can do less.
+            self._failed = True
+            self._call(native.close)
+            self._forward(self._report_closed, Closure(failed=True, cause=unoffered))
+            return
+        self._forward(self._handler.connection_established, protocol, extensions)
 
     def _native_message(self, event: Any) -> None:
         # Once per message: no more than the conversion and the handler's call.
@@ -427,16 +444,33 @@ class PyodideConnection:
             return
         # The runtime had to fail the connection: the close event says 1006.
         self._failed = True
+        message = getattr(event, "message", None)
+        if isinstance(message, str) and message and self._cause is None:
+            # Deno and Bun say why in the error event (an ErrorEvent: "Invalid
+            # UTF-8", "...failed: Connection ended"; RUNTIMES.md), the browsers
+            # and Node 24 do not: where it is said, it is the failure's cause.
+            self._cause = ConnectionError(message)
         if not self._opened:
             # A failure while connecting ends in close 1006 at once: undici 6
             # (Node 22) fires error and never close after a refused
             # connection or handshake; the other runtimes' close finds the
             # socket already reported.
-            self._forward(self._report_closed, Closure(failed=True))
+            self._forward(self._report_closed, Closure(failed=True, cause=self._cause))
 
     def _native_close(self, event: Any) -> None:
         code, reason, clean = int(event.code), str(event.reason), bool(event.wasClean)
-        if clean and code not in _RECEIVABLE_CLOSE_CODES and not 3000 <= code <= 4999:
+        if clean and (
+            (code not in _RECEIVABLE_CLOSE_CODES and not 3000 <= code <= 4999)
+            # 1005 stands for a close frame without a code, which has no
+            # reason either: with one, the frame said 1005 itself (Firefox
+            # 153 reports that so, cleanly: faults.close_code_1005_fails).
+            # Without a reason the two cannot be told apart.
+            or (code == 1005 and reason)
+            # A control frame holds at most 125 bytes (RFC 6455 5.5): a code
+            # and 123 bytes of reason. Deno 2.9 takes a longer close frame and
+            # closes cleanly with it (faults.oversized_control_frames_fail).
+            or len(reason.encode("utf-8", "surrogatepass")) > 123
+        ):
             # A close frame with an invalid code is a protocol error (RFC 6455
             # 7.4.1, 7.1.7): fail the connection (error, then close 1006), as
             # Chromium, Node and the CPython backend do. Firefox 153 ends in a
@@ -447,7 +481,8 @@ class PyodideConnection:
         # The native close event says 1006 when no close frame came.
         received = None if code == ABNORMAL_CLOSURE else CloseFrame(code, reason)
         self._forward(
-            self._report_closed, Closure(received=received, clean=clean, failed=self._failed)
+            self._report_closed,
+            Closure(received=received, clean=clean, failed=self._failed, cause=self._cause),
         )
 
     def _report_closed(self, closure: Closure) -> None:
@@ -468,6 +503,20 @@ class PyodideConnection:
             self._native.removeEventListener(type_, proxy)
             proxy.destroy()
         self._proxies.clear()
+
+
+def _not_offered(protocol: str, extensions: str, protocols: list[str]) -> ConnectionError | None:
+    """Why the handshake's outcome is not what the client offered, if it is not:
+    a subprotocol not in ``protocols``, or an extension the native socket does
+    not offer (permessage-deflate; Deno offers none: RUNTIMES.md)."""
+    if protocol and protocol not in protocols:
+        return ConnectionError(f"the server chose the subprotocol {protocol!r}, not offered")
+    offered = () if hasattr(js, "Deno") else ("permessage-deflate",)
+    for extension in extensions.split(","):
+        name = extension.partition(";")[0].strip()
+        if name and name.lower() not in offered:
+            return ConnectionError(f"the server chose the extension {name!r}, not offered")
+    return None
 
 
 def _js_error_name(exc: Exception) -> str:

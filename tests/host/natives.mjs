@@ -136,9 +136,73 @@ async function measure(servers) {
   return facts;
 }
 
+// With `natives.py --faults`: each case of the fault peer (tests/faultpeer.py)
+// in `faults` ({check: {path, protocols, close}}, built by natives.py from the
+// scenarios' frames), its events, then what the peer received: the close frame
+// the client sent ("sent=CODE" or "sent=none") and how the client ended the
+// TCP connection ("end=fin", "rst", "server" or "open").
+async function measureFaults(servers, faults) {
+  const facts = {};
+  for (const [check, { path, protocols = [], close = null, send = 0, wait = 0 }] of Object.entries(faults)) {
+    const id = `natives-${Date.now()}-${Math.random().toString(16).slice(2)}`;
+    const url = `${servers.faults}${path}${path.includes("?") ? "&" : "?"}id=${id}`;
+    const seen = await new Promise((resolve) => {
+      const log = [];
+      const ws = new WebSocket(url, protocols);
+      const timer = setTimeout(() => {
+        log.push(`(no close in 3 s, readyState ${ws.readyState})`);
+        ws.close();
+        resolve(log);
+      }, 3000);
+      for (const type of ["open", "message", "error", "close"]) {
+        ws.addEventListener(type, (event) => {
+          const entry = `${type}@${ws.readyState}`;
+          if (type === "close") {
+            log.push(`${entry}:${event.code}:${event.wasClean}:${JSON.stringify(event.reason)}`);
+            clearTimeout(timer);
+            setTimeout(() => resolve(log), 50);
+          } else {
+            log.push(
+              type === "message"
+                ? `${entry}:${JSON.stringify(event.data)}`
+                : type === "error" && event.message
+                  ? `${entry}:${JSON.stringify(event.message)}`
+                  : type === "open" && (ws.protocol || ws.extensions)
+                    ? `${entry}:${JSON.stringify([ws.protocol, ws.extensions])}`
+                    : entry,
+            );
+          }
+          if (type === "open" && close !== null) {
+            ws.close(...close);
+          }
+          if (type === "open" && send) {
+            // `send` bytes, then bufferedAmount at once and half a second later, then close().
+            ws.send(new Uint8Array(send));
+            log.push(`buffered:${ws.bufferedAmount}`);
+            setTimeout(() => {
+              log.push(`buffered-0.5s:${ws.bufferedAmount}`);
+              ws.close();
+            }, 500);
+          }
+        });
+      }
+    });
+    await sleep(wait); // before asking for the record (which ends a connection the client keeps)
+    const record = await new Promise((resolve) => {
+      const ws = new WebSocket(`${servers.faults}/report?id=${id}`);
+      ws.onmessage = (event) => resolve(JSON.parse(event.data));
+      ws.onclose = () => resolve({ error: "no report" });
+    });
+    const sent = record.close ? `${record.close.code}:${JSON.stringify(record.close.reason)}` : "none";
+    facts[check] = `${seen.join(" ")} | sent=${sent} end=${record.end}${record.error ? ` ${record.error}` : ""}`;
+  }
+  return facts;
+}
+
 try {
   const config = await (await fetch(new URL("config", base))).json();
-  await post({ type: "natives", facts: await measure(config.servers) });
+  const facts = config.faults ? await measureFaults(config.servers, config.faults) : await measure(config.servers);
+  await post({ type: "natives", facts });
   await post({ type: "done" });
 } catch (error) {
   await post({ type: "fatal", message: String(error?.stack ?? error) });
