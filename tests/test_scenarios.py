@@ -77,6 +77,19 @@ LOOPS: dict[str, Callable[[], type[asyncio.AbstractEventLoop]]] = {
 }
 
 
+def test_every_scenario_module_is_found() -> None:
+    """A module added to tests/scenarios runs without being listed anywhere,
+    here and in every engine (the host installs the files engines.config() sends)."""
+    from engines import config
+
+    folder = Path(__file__).parent / "scenarios"
+    on_disk = {path.stem for path in folder.glob("*.py") if not path.stem.startswith("_")}
+    assert {case.module for case in ALL.values()} == on_disk
+    sent = config({}, [])["files"]
+    assert {f"{module}.py" for module in on_disk} <= set(sent), sorted(sent)
+    assert {"__init__.py", "_support.py"} <= set(sent), sorted(sent)
+
+
 @pytest.mark.parametrize("loop", list(LOOPS))
 @pytest.mark.parametrize("case", list(ALL.values()), ids=list(ALL))
 def test_scenario(case: Scenario, loop: str, servers: Servers) -> None:
