@@ -31,8 +31,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from scenarios import Scenario, Servers, load_all
+from scenarios._support import MS
 
-SCENARIO_TIMEOUT = 60.0
+SCENARIO_TIMEOUT = 60_000 * MS  # scaled with the scenarios' own waits
 SETTLE_TURNS = 3  # turns of the loop for callbacks already scheduled, before the checks
 
 ALL = load_all()

@@ -48,7 +48,6 @@ PYODIDE_RUNTIMES = SCRIPT_RUNTIMES + BROWSERS
 RUNTIMES = ("cpython", *PYODIDE_RUNTIMES)
 
 
-
 @dataclass(frozen=True)
 class Servers:
     """Where the loopback test servers listen (``tests/servers.py``)."""
