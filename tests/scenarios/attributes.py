@@ -2,8 +2,9 @@
 and close() in every state.
 
 readyState, protocol, extensions, binaryType and url as the WHATWG
-WebSockets Standard defines them; send() and close() checks as DESIGN.md
-and web-platform-tests (websockets/Close-*.any.js, Send-*.any.js) say.
+WebSockets Standard defines them; send() and close() checks as the README
+("The API": send(), close()) and web-platform-tests
+(websockets/Close-*.any.js, Send-*.any.js) say.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 the event handler attributes) and DOMException.
 
 The DOM Standard (events, dispatch, "inner invoke"), HTML's "event
-handlers" and WebIDL's DOMException are the reference; DESIGN.md adds that
-a raising listener is logged on the ``"pyws_shim"`` logger and that a
-listener returning a coroutine has it scheduled as a task.
+handlers" and WebIDL's DOMException are the reference; the README ("The
+API": Events) adds that a raising listener is logged on the ``"pyws_shim"``
+logger and that a listener returning a coroutine has it scheduled as a task.
 """
 
 from __future__ import annotations
