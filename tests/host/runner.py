@@ -43,6 +43,7 @@ def host_facts() -> dict[str, Any]:
     """What this host is: the facts ``tests/engines.py`` checks."""
     import js  # type: ignore[import-not-found]
     from scenarios import current_runtime
+    from scenarios._support import MS
 
     from pyws_shim.backends import pyodide as pyodide_backend
 
@@ -54,6 +55,7 @@ def host_facts() -> dict[str, Any]:
 
     return {
         "runtime": current_runtime(),
+        "ms": MS,  # the scenarios' timing unit here: the host's, scaled alike
         "global_scope": probe(lambda: str(js.globalThis.constructor.name)),
         "has_document": hasattr(js, "document"),
         "has_window": hasattr(js, "window"),
