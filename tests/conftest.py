@@ -89,7 +89,8 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None
 
 
-# Lines a test module adds to the end of the terminal report (test_in_worker.py: its timings).
+# Lines a test module adds to the end of the terminal report (test_in_engines.py: each
+# engine's run, its load time and timings).
 SUMMARY_LINES = pytest.StashKey[list[str]]()
 
 

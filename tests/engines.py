@@ -8,8 +8,8 @@ steps (``run``):
    wheels, pyws_shim's wheel; see ``tests/pyodide_dist.py``) at
    ``/pyodide/``, ``tests/host/`` at ``/host/``, the run's configuration at
    ``/config`` (the scenario sources, the loopback servers' URLs, the
-   scenarios to run, the timeout of each), and takes the host's messages at
-   ``POST /report``.
+   scenarios to run, the timeout of each, the timing factor of their waits),
+   and takes the host's messages at ``POST /report``.
 2. The engine starts (``ENGINES``, the engine table, says how): a browser
    opens ``/host/index.html`` (the host in the page) or
    ``/host/index.html?mode=worker`` (the host in a module Web Worker); Node.js,
@@ -46,6 +46,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
 
+from scenarios._support import MS, TIMING_FACTOR
+
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "build" / "pyodide-dist"
 HOST_DIR = Path(__file__).resolve().parent / "host"
@@ -53,7 +55,8 @@ SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 NODE_MODULES = ROOT / "node_modules"
 ARTIFACTS = ROOT / "build" / "test-artifacts"
 
-SCENARIO_TIMEOUT = 60.0  # inside Pyodide, as in tests/test_scenarios.py
+# Inside Pyodide, as in tests/test_scenarios.py: scaled with the scenarios' waits.
+SCENARIO_TIMEOUT = 60_000 * MS
 # Pyodide, pyws_shim and pytest into the host: 4-20 s in Node.js, Deno, Bun,
 # Chromium and Firefox, 25-70 s in WebKitGTK on a busy 2-core machine.
 LOAD_TIMEOUT = 180.0
@@ -525,6 +528,8 @@ def config(servers: dict[str, str], names: list[str]) -> dict[str, Any]:
         "servers": servers,
         "names": names,
         "timeout": SCENARIO_TIMEOUT,
+        # The scenarios' timing unit (tests/scenarios/_support.py: MS), scaled as here.
+        "timing_factor": os.environ.get(TIMING_FACTOR, "1"),
     }
 
 

@@ -81,16 +81,13 @@ import json
 import socket
 import ssl
 import struct
-import tempfile
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import trustme
+from servers import ServerThread
 
 __all__ = ["FaultPeer", "accept_key", "build_frame"]
 
@@ -559,41 +556,21 @@ class _Stats:
     tls_on_plain_port: int = 0
 
 
-class FaultPeer:
+class FaultPeer(ServerThread):
     """Start with :meth:`start` (returns the URL fields of ``scenarios.Servers``),
     stop with :meth:`stop`."""
 
     def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="fault peer", daemon=True
-        )
+        super().__init__("fault peer")
         self._records: dict[str, Record] = {}
         self._stats = _Stats()
         self._servers: list[asyncio.Server] = []
         self._handlers: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
-        self._tmp = tempfile.TemporaryDirectory(prefix="pyws_shim-faults-ca-")
         self._tls: ssl.SSLContext | None = None
 
-    def start(self) -> dict[str, str]:
-        self._thread.start()
-        return asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(30)
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(30)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
-        self._tmp.cleanup()
-
     async def _start(self) -> dict[str, str]:
-        ca = trustme.CA()
-        cert = ca.issue_cert("localhost")
-        ca_file = Path(self._tmp.name) / "ca.pem"
-        ca.cert_pem.write_to_path(str(ca_file))
-        self._tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        cert.configure_cert(self._tls)
+        self._tls, ca_file = self._test_ca("localhost")
         plain = await asyncio.start_server(
             self._plain, "127.0.0.1", 0, limit=STREAM_LIMIT, reuse_address=True
         )
@@ -604,7 +581,7 @@ class FaultPeer:
         return {
             "faults": f"ws://127.0.0.1:{plain.sockets[0].getsockname()[1]}",
             "faults_tls": f"wss://localhost:{secure.sockets[0].getsockname()[1]}",
-            "faults_ca_file": str(ca_file),
+            "faults_ca_file": ca_file,
         }
 
     async def _stop(self) -> None:

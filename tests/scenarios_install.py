@@ -1,9 +1,9 @@
 """Make the ``scenarios`` package importable inside Pyodide.
 
-This file runs inside Pyodide, not on the host: the Pyodide runners
-(``tests/test_in_pyodide.py`` for Node.js and a Chromium page,
-``tests/worker/runner.py`` for a web worker) write it into Pyodide's file
-system, import it and call :func:`install` with the scenario sources.
+This file runs inside Pyodide, not on the host: the engines' host
+(``tests/host/runner.py``, sent by ``tests/engines.py`` to every engine)
+writes it into Pyodide's file system, imports it and calls :func:`install`
+with the scenario sources.
 
 The sources go to the same absolute path as on the host, so tracebacks show
 the scenarios' lines, and they are imported with pytest's assertion

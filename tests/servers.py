@@ -59,7 +59,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-__all__ = ["LoopbackServers"]
+__all__ = ["LoopbackServers", "ServerThread"]
 
 HOLD_SECONDS = 30.0  # how long a route keeps a connection that nobody closes
 
@@ -89,21 +89,18 @@ def _select_subprotocol(
     return subprotocols[0] if subprotocols else None
 
 
-class LoopbackServers:
-    """Start with :meth:`start`, stop with :meth:`stop`; ``servers`` holds the URLs."""
+class ServerThread:
+    """Servers on a thread of their own, with their own event loop, so that
+    the client under test is a separate peer. :meth:`start` runs the
+    subclass's ``_start()`` there and returns its fields of
+    ``scenarios.Servers``; :meth:`stop` runs its ``_stop()`` and ends the thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._records: dict[str, _Record] = {}
-        self._servers: list[Server] = []
-        self._stopping = asyncio.Event()
-        self._tmp = tempfile.TemporaryDirectory(prefix="pyws_shim-ca-")
-
-    # Life cycle.
+        self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
+        self._tmp = tempfile.TemporaryDirectory(prefix=f"pyws_shim-{name.replace(' ', '-')}-")
 
     def start(self) -> dict[str, str]:
-        """Start the servers; return their fields of ``scenarios.Servers``."""
         self._thread.start()
         return asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(30)
 
@@ -114,13 +111,37 @@ class LoopbackServers:
         self._loop.close()
         self._tmp.cleanup()
 
-    async def _start(self) -> dict[str, str]:
+    def _test_ca(self, *names: str) -> tuple[ssl.SSLContext, str]:
+        """A server TLS context with a certificate for ``names`` from a test
+        CA of its own (trustme), and the CA's certificate file (PEM)."""
         ca = trustme.CA()
-        cert = ca.issue_cert("localhost", "127.0.0.1")
+        cert = ca.issue_cert(*names)
         ca_file = Path(self._tmp.name) / "ca.pem"
         ca.cert_pem.write_to_path(str(ca_file))
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         cert.configure_cert(tls)
+        return tls, str(ca_file)
+
+    async def _start(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    async def _stop(self) -> None:
+        raise NotImplementedError
+
+
+class LoopbackServers(ServerThread):
+    """Start with :meth:`start`, stop with :meth:`stop`; ``servers`` holds the URLs."""
+
+    def __init__(self) -> None:
+        super().__init__("loopback servers")
+        self._records: dict[str, _Record] = {}
+        self._servers: list[Server] = []
+        self._stopping = asyncio.Event()
+
+    # Life cycle.
+
+    async def _start(self) -> dict[str, str]:
+        tls, ca_file = self._test_ca("localhost", "127.0.0.1")
         options: dict[str, Any] = {
             "process_request": self._process_request,
             "select_subprotocol": _select_subprotocol,
@@ -134,7 +155,7 @@ class LoopbackServers:
         return {
             "ws": f"ws://127.0.0.1:{plain.sockets[0].getsockname()[1]}",
             "wss": f"wss://localhost:{secure.sockets[0].getsockname()[1]}",
-            "ca_file": str(ca_file),
+            "ca_file": ca_file,
             "refused": f"ws://127.0.0.1:{_closed_port()}/",
         }
 

@@ -7,7 +7,7 @@ An OPEN socket on the loopback echo server is the target of the socket's
 calls, and it still works after each example (a message sent comes back).
 
 Which values are wrong comes from a small model per argument, written here
-from the API contract (DESIGN.md, README.md), not from the code under test.
+from the API contract (the README's "The API"), not from the code under test.
 """
 
 from __future__ import annotations

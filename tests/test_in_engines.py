@@ -31,6 +31,7 @@ import pytest
 from conftest import SUMMARY_LINES
 from engines import ENGINES, Engine, Run, Unavailable, run, tools_version
 from scenarios import Servers, load_all
+from scenarios._support import MS
 
 REQUIRED = os.environ.get("PYWS_SHIM_ENGINES_REQUIRED") == "1"
 
@@ -75,11 +76,13 @@ def engine_run(request: pytest.FixtureRequest, engine: Engine, servers: Servers)
 
 def test_host(engine_run: Run, engine: Engine) -> None:
     """The host is what the engine table says: its runtime, and a page, a
-    dedicated Web Worker or a script; Pyodide came from the local server."""
+    dedicated Web Worker or a script; Pyodide came from the local server; the
+    scenarios' timing unit there is the one here."""
     facts = engine_run.facts
     if facts is None:
         pytest.fail(engine_run.broke_off(), pytrace=False)
     assert facts["runtime"] == engine.runtime, facts
+    assert facts["ms"] == MS, "the timing factor did not reach the host"
     if engine.host == "page":
         assert facts["has_document"] is True, facts
         assert facts["global_scope"] == "Window", facts

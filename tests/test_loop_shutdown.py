@@ -12,22 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import uuid
 from typing import Any
 
 from scenarios import Servers
+from scenarios._support import json_message
 
 from pyws_shim import WebSocket
-
-
-async def _report(servers: Servers, record_id: str) -> dict[str, Any]:
-    async with WebSocket(f"{servers.faults}/report?id={record_id}") as ws:
-        async for data in ws:
-            assert isinstance(data, str)
-            result: dict[str, Any] = json.loads(data)
-            return result
-    raise AssertionError("the report route sent nothing")
 
 
 def test_open_socket_closes_with_1001_when_the_loop_shuts_down(servers: Servers) -> None:
@@ -48,7 +39,7 @@ def test_open_socket_closes_with_1001_when_the_loop_shuts_down(servers: Servers)
         runner.run(main())
     # An unclosed transport's ResourceWarning is an error (pyproject.toml).
     gc.collect()
-    record = asyncio.run(_report(servers, record_id))
+    record = asyncio.run(json_message(f"{servers.faults}/report?id={record_id}"))
     assert handled == [], handled
     texts = [bytes.fromhex(f["data"]) for f in record["frames"] if f["opcode"] == 1]
     assert texts == [b"still open"], record["frames"]

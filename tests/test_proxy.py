@@ -227,40 +227,33 @@ def test_https_proxy_variable_is_used_for_wss(
     assert open_proxy.tunnels(_port(servers.wss), before + 1) == before + 1, open_proxy.lines
 
 
-def test_https_proxy_variable_is_used_for_ws_too(
-    servers: Servers, open_proxy: ProxyProcess, monkeypatch: pytest.MonkeyPatch
+# websockets' order for ws: (RFC 6455 4.1): WS_PROXY, ALL_PROXY, HTTPS_PROXY,
+# HTTP_PROXY. "open:SCHEME" stands for the open proxy's URL with that scheme;
+# the other values are closed ports, which fail the connection if used.
+@pytest.mark.parametrize(
+    "variables",
+    [
+        pytest.param(
+            {"HTTPS_PROXY": "open:http", "HTTP_PROXY": "http://127.0.0.1:9"},
+            id="https_proxy-is-used-for-ws-too",
+        ),
+        pytest.param({"http_proxy": "open:http"}, id="http_proxy-lower-case"),
+        pytest.param({"all_proxy": "open:socks5h"}, id="all_proxy-with-socks"),
+        pytest.param(
+            {"ALL_PROXY": "socks5://127.0.0.1:9", "HTTPS_PROXY": "open:http"},
+            id="all_proxy-comes-after-the-scheme-specific-variables",
+        ),
+    ],
+)
+def test_the_environment_names_the_proxy_for_ws(
+    variables: dict[str, str],
+    servers: Servers,
+    open_proxy: ProxyProcess,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # websockets' order for ws: (RFC 6455 4.1): WS_PROXY, ALL_PROXY, HTTPS_PROXY, HTTP_PROXY.
-    monkeypatch.setenv("HTTPS_PROXY", open_proxy.url("http"))
-    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # not used: HTTPS_PROXY comes first
-    before = len(open_proxy.tunnels_to(_port(servers.ws)))
-    assert echo(servers.url("/echo")) == "through"
-    assert open_proxy.tunnels(_port(servers.ws), before + 1) == before + 1, open_proxy.lines
-
-
-def test_http_proxy_variable_lower_case(
-    servers: Servers, open_proxy: ProxyProcess, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("http_proxy", open_proxy.url("http"))
-    before = len(open_proxy.tunnels_to(_port(servers.ws)))
-    assert echo(servers.url("/echo")) == "through"
-    assert open_proxy.tunnels(_port(servers.ws), before + 1) == before + 1, open_proxy.lines
-
-
-def test_all_proxy_variable_with_socks(
-    servers: Servers, open_proxy: ProxyProcess, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("all_proxy", open_proxy.url("socks5h"))
-    before = len(open_proxy.tunnels_to(_port(servers.ws)))
-    assert echo(servers.url("/echo")) == "through"
-    assert open_proxy.tunnels(_port(servers.ws), before + 1) == before + 1, open_proxy.lines
-
-
-def test_all_proxy_comes_after_the_scheme_specific_variables(
-    servers: Servers, open_proxy: ProxyProcess, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:9")  # not used: HTTPS_PROXY comes first
-    monkeypatch.setenv("HTTPS_PROXY", open_proxy.url("http"))
+    for name, value in variables.items():
+        scheme = value.removeprefix("open:")
+        monkeypatch.setenv(name, open_proxy.url(scheme) if scheme != value else value)
     before = len(open_proxy.tunnels_to(_port(servers.ws)))
     assert echo(servers.url("/echo")) == "through"
     assert open_proxy.tunnels(_port(servers.ws), before + 1) == before + 1, open_proxy.lines

@@ -31,8 +31,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from scenarios import Scenario, Servers, load_all
+from scenarios._support import MS
 
-SCENARIO_TIMEOUT = 60.0
+SCENARIO_TIMEOUT = 60_000 * MS  # scaled with the scenarios' own waits
 SETTLE_TURNS = 3  # turns of the loop for callbacks already scheduled, before the checks
 
 ALL = load_all()
@@ -81,6 +82,19 @@ LOOPS = {
     name: ALL_LOOPS[name]
     for name in os.environ.get("PYWS_SHIM_LOOPS", ",".join(ALL_LOOPS)).split(",")
 }
+
+
+def test_every_scenario_module_is_found() -> None:
+    """A module added to tests/scenarios runs without being listed anywhere,
+    here and in every engine (the host installs the files engines.config() sends)."""
+    from engines import config
+
+    folder = Path(__file__).parent / "scenarios"
+    on_disk = {path.stem for path in folder.glob("*.py") if not path.stem.startswith("_")}
+    assert {case.module for case in ALL.values()} == on_disk
+    sent = config({}, [])["files"]
+    assert {f"{module}.py" for module in on_disk} <= set(sent), sorted(sent)
+    assert {"__init__.py", "_support.py"} <= set(sent), sorted(sent)
 
 
 @pytest.mark.parametrize("loop", list(LOOPS))

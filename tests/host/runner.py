@@ -4,8 +4,9 @@
 Web Worker, or a Node.js, Deno or Bun script), writes this file into
 Pyodide's file system and calls :func:`run` with the configuration from
 ``tests/engines.py``: the scenario sources, where to put them, the loopback
-servers' URLs, the scenarios to run and the timeout of each. Each result goes
-back at once, as a JSON text, through ``report``:
+servers' URLs, the scenarios to run, the timeout of each and the timing
+factor of their waits. Each result goes back at once, as a JSON text,
+through ``report``:
 
 * ``{"type": "host", "facts": {...}}`` first: what this host is, seen from
   Python (its global scope, document, location, user agent, the registry's
@@ -27,6 +28,7 @@ import asyncio
 import contextlib
 import io
 import json
+import os
 import sys
 import time
 import traceback
@@ -41,6 +43,7 @@ def host_facts() -> dict[str, Any]:
     """What this host is: the facts ``tests/engines.py`` checks."""
     import js  # type: ignore[import-not-found]
     from scenarios import current_runtime
+    from scenarios._support import MS
 
     from pyws_shim.backends import pyodide as pyodide_backend
 
@@ -52,6 +55,7 @@ def host_facts() -> dict[str, Any]:
 
     return {
         "runtime": current_runtime(),
+        "ms": MS,  # the scenarios' timing unit here: the host's, scaled alike
         "global_scope": probe(lambda: str(js.globalThis.constructor.name)),
         "has_document": hasattr(js, "document"),
         "has_window": hasattr(js, "window"),
@@ -123,6 +127,8 @@ def _is_harness(filename: str) -> bool:
 async def run(config_json: str, report: Report) -> None:
     """Run the configured scenarios; ``report`` each result as a JSON text."""
     config = json.loads(config_json)
+    # The scenarios' timing unit, scaled as on the host (tests/scenarios/_support.py: MS).
+    os.environ["PYWS_SHIM_TIMING_FACTOR"] = config["timing_factor"]
     # tests/scenarios_install.py, as the other Pyodide runs use it.
     installer = Path(config["root"]) / "scenarios_install.py"
     installer.parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,9 @@ pyws_shim's public API, the standard library and the URLs in ``servers``,
 and asserts with plain ``assert``. ``tests/test_scenarios.py`` runs every
 one of them in CPython; the Pyodide runs (``tests/test_in_engines.py``:
 Node.js, Deno, Bun, and a Chromium, Firefox or WebKit page or worker)
-import this same package inside Pyodide and run the same functions.
+import this same package inside Pyodide and run the same functions. Every
+module of the package whose name does not start with ``_`` holds scenarios
+and is found by itself (``modules()``): a new file needs no list.
 
 A scenario that cannot run in some runtime says so with ``skip={runtime:
 reason}`` (``skip_in(runtimes, reason)`` builds one for several); the runner
@@ -16,6 +18,7 @@ a browser's page and worker share one name.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +35,7 @@ __all__ = [
     "Servers",
     "current_runtime",
     "load_all",
+    "modules",
     "scenario",
     "skip_in",
 ]
@@ -42,23 +46,6 @@ SCRIPT_RUNTIMES = ("node", "deno", "bun")
 BROWSERS = ("chromium", "firefox", "webkit")
 PYODIDE_RUNTIMES = SCRIPT_RUNTIMES + BROWSERS
 RUNTIMES = ("cpython", *PYODIDE_RUNTIMES)
-
-# The modules of this package that hold scenarios, in the order they run.
-MODULES = (
-    "constructor",
-    "attributes",
-    "events",
-    "blob",
-    "messages",
-    "closing",
-    "failures",
-    "buffered_amount",
-    "pythonic",
-    "proxies",
-    "cpython_options",
-    "arguments",
-    "faults",
-)
 
 
 @dataclass(frozen=True)
@@ -140,10 +127,23 @@ def skip_in(runtimes: Iterable[str], reason: str) -> dict[str, str]:
     return dict.fromkeys(runtimes, reason)
 
 
+def modules() -> list[str]:
+    """The modules of this package that hold scenarios, in the order they run:
+    every module whose name does not start with ``_`` (``_support`` holds
+    helpers), by name. Under Pyodide the host writes the package's files
+    (``tests/engines.py``), so the same modules are found there."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
 def load_all() -> dict[str, Scenario]:
-    """Import every scenario module; return the registry."""
-    for module in MODULES:
+    """Import every scenario module; return the registry, in module order."""
+    for module in modules():
         importlib.import_module(f"{__name__}.{module}")
+        if not any(case.module == module for case in SCENARIOS.values()):
+            raise ValueError(
+                f"{__name__}.{module} registers no scenario: a module of helpers "
+                "is named with a leading underscore"
+            )
     return SCENARIOS
 
 

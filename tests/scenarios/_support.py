@@ -4,15 +4,58 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from pyws_shim import DOMException, Event, WebSocket
+from pyws_shim import CloseEvent, DOMException, Event, MessageEvent, WebSocket
 
 from . import Servers
 
-__all__ = ["LEGACY_CODES", "EventLog", "dom_error", "eventually", "new_id", "raises", "report"]
+__all__ = [
+    "LEGACY_CODES",
+    "MS",
+    "QUIET",
+    "TIMING_FACTOR",
+    "EventLog",
+    "LogRecords",
+    "dom_error",
+    "eventually",
+    "first_message",
+    "json_message",
+    "new_id",
+    "raises",
+    "report",
+    "request_headers",
+]
+
+TIMING_FACTOR = "PYWS_SHIM_TIMING_FACTOR"
+"""The environment variable that scales every wait of the scenarios (``MS``)."""
+
+
+def _timing_factor() -> float:
+    text = os.environ.get(TIMING_FACTOR, "1")
+    try:
+        factor = float(text)
+    except ValueError:
+        factor = 0.0
+    if not 0 < factor < float("inf"):
+        raise ValueError(f"{TIMING_FACTOR} must be a positive number, not {text!r}")
+    return factor
+
+
+MS = 0.001 * _timing_factor()
+"""The scenarios' unit of time, in seconds: every wait, timeout and time limit
+is a multiple of it, as websockets' own tests do with ``MS``. On a slow
+machine, ``PYWS_SHIM_TIMING_FACTOR=4 ./tests/run`` makes each one four times
+longer; inside Pyodide the host sets the variable from the run's
+configuration (``tests/engines.py``, ``tests/host/runner.py``)."""
+
+QUIET = 50 * MS
+"""How long a check that nothing more happens (no late event, nothing left
+for the loop's exception handler) waits, where no signal can say so."""
 
 
 class EventLog:
@@ -39,6 +82,13 @@ class EventLog:
     def types(self) -> list[str]:
         return [event.type for event in self.events]
 
+    @property
+    def close_event(self) -> CloseEvent:
+        """The last event, which must be the ``close`` event."""
+        event = self.events[-1] if self.events else None
+        assert isinstance(event, CloseEvent), f"the last event is not close: {self.types}"
+        return event
+
     def call(self, function: Callable[[], Any]) -> Any:
         """Call ``function``, noting any event dispatched inside the call."""
         self.in_call = True
@@ -46,6 +96,26 @@ class EventLog:
             return function()
         finally:
             self.in_call = False
+
+
+class LogRecords(logging.Handler):
+    """Keeps the records of the ``"pyws_shim"`` logger while it is attached
+    (``with LogRecords() as log:``)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self._logger = logging.getLogger("pyws_shim")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def __enter__(self) -> LogRecords:
+        self._logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._logger.removeHandler(self)
 
 
 LEGACY_CODES = {"SyntaxError": 12, "InvalidStateError": 11, "InvalidAccessError": 15}
@@ -80,24 +150,61 @@ def dom_error(
     return exc
 
 
-async def eventually(predicate: Callable[[], bool], within: float = 5.0) -> None:
-    """Wait, turn by turn of the loop, until ``predicate()`` is true."""
+async def eventually(predicate: Callable[[], bool], within: float = 5000 * MS) -> None:
+    """Wait until ``predicate()`` is true, looking every 5 ``MS``; fail after ``within``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while not predicate():
-        assert loop.time() < deadline, "timed out waiting for a condition"
-        await asyncio.sleep(0.005)
+        assert loop.time() < deadline, f"timed out after {within:g} s waiting for a condition"
+        await asyncio.sleep(5 * MS)
 
 
 def new_id() -> str:
     return uuid.uuid4().hex
 
 
-async def report(servers: Servers, record_id: str) -> dict[str, Any]:
-    """What the server's ``/record?id=`` route received, once it ended."""
-    async with WebSocket(servers.url("/report", id=record_id)) as ws:
+async def first_message(ws: WebSocket) -> Any:
+    """The data of the first message of a socket created just before; fail
+    if it closes first."""
+    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    def on_event(event: Event) -> None:
+        if future.done():
+            return
+        if isinstance(event, MessageEvent):
+            future.set_result(event.data)
+        else:
+            future.set_exception(AssertionError(f"{event.type} before any message"))
+
+    ws.addEventListener("message", on_event)
+    ws.addEventListener("close", on_event)
+    return await future
+
+
+async def request_headers(servers: Servers, *args: Any, **kwargs: Any) -> dict[str, str]:
+    """The request headers the ``/headers`` route saw (names in lower case)
+    from ``WebSocket(its URL, *args, **kwargs)``."""
+    ws = WebSocket(servers.url("/headers"), *args, **kwargs)
+    try:
+        data = await first_message(ws)
+    finally:
+        ws.close()
+        await ws.wait_closed()
+    assert isinstance(data, str), repr(data)
+    headers: dict[str, str] = json.loads(data)
+    return headers
+
+
+async def json_message(url: str) -> dict[str, Any]:
+    """The first message from ``url``, a JSON object (a server's report)."""
+    async with WebSocket(url) as ws:
         async for data in ws:
-            assert isinstance(data, str)
+            assert isinstance(data, str), repr(data)
             result: dict[str, Any] = json.loads(data)
             return result
-    raise AssertionError("the report route sent nothing")
+    raise AssertionError(f"{url} sent nothing")
+
+
+async def report(servers: Servers, record_id: str) -> dict[str, Any]:
+    """What the server's ``/record?id=`` route received, once it ended."""
+    return await json_message(servers.url("/report", id=record_id))

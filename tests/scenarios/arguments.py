@@ -19,7 +19,7 @@ from typing import Any
 from pyws_shim import Blob, Event, EventTarget, MessageEvent, WebSocket
 
 from . import Servers, current_runtime, scenario
-from ._support import raises
+from ._support import QUIET, raises
 
 
 def names(exc: BaseException, *words: str) -> None:
@@ -174,7 +174,7 @@ async def huge_finite_timeouts_never_fire(servers: Servers) -> None:
     # longer than 2**31 - 1 ms would fire at once).
     ws = WebSocket(servers.url("/echo"), open_timeout=1e9, close_timeout=2**40)
     await ws.wait_open()
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(QUIET)  # a timer that fires at once would have by now
     assert ws.readyState == WebSocket.OPEN
     ws.close(1000)
     event = await ws.wait_closed()

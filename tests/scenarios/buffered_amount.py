@@ -13,12 +13,13 @@ from __future__ import annotations
 from pyws_shim import Blob, WebSocket
 
 from . import Servers, scenario
-from ._support import eventually
+from ._support import MS, eventually
 
 
 @scenario
 async def buffered_amount_grows_synchronously_by_utf8_length(servers: Servers) -> None:
     ws = await WebSocket(servers.url("/echo"))
+    ws.binaryType = "arraybuffer"
     assert ws.bufferedAmount == 0
     ws.send("héllo")  # 6 UTF-8 bytes
     assert ws.bufferedAmount == 6
@@ -28,9 +29,15 @@ async def buffered_amount_grows_synchronously_by_utf8_length(servers: Servers) -
     assert ws.bufferedAmount == 14
     ws.send("\ud800")  # a lone surrogate is sent as U+FFFD: 3 bytes
     assert ws.bufferedAmount == 17
-    # Nothing drains it inside this turn of the event loop.
-    assert ws.bufferedAmount == 17
-    await eventually(lambda: ws.bufferedAmount == 0)
+    # "As of the last time the event loop reached step 1": the server echoes
+    # a message once it has received all of it, so once the last echo has
+    # come, at any later turn of the loop every byte had been transmitted
+    # before that turn began, and none is counted any more.
+    echoed: list[object] = []
+    ws.onmessage = lambda event: echoed.append(event.data)
+    await eventually(lambda: len(echoed) == 4)  # looks at a later turn than the echo's
+    assert echoed == ["héllo", b"abc", b"12345", "\ufffd"], echoed
+    assert ws.bufferedAmount == 0, ws.bufferedAmount
     ws.close()
     await ws.wait_closed()
 
@@ -42,7 +49,7 @@ async def buffered_amount_drains_after_large_sends(servers: Servers) -> None:
     for _ in range(8):
         ws.send(chunk)
     assert ws.bufferedAmount == 8 * 2**20
-    await eventually(lambda: ws.bufferedAmount == 0, within=20)
+    await eventually(lambda: ws.bufferedAmount == 0, within=20_000 * MS)
     ws.close()
     await ws.wait_closed()
 

@@ -7,7 +7,7 @@ import asyncio
 from pyws_shim import CloseEvent, WebSocket
 
 from . import Servers, scenario
-from ._support import EventLog, new_id, report
+from ._support import MS, QUIET, EventLog, new_id, report
 
 
 @scenario
@@ -108,7 +108,7 @@ async def close_twice_fires_one_close_event(servers: Servers) -> None:
     ws.close(3001, "ignored")  # CLOSING: nothing else happens
     event = await ws.wait_closed()
     ws.close()  # CLOSED: nothing happens
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(QUIET)  # time for any stray event to arrive
     assert log.types == ["close"]
     assert event.code == 1000
     assert await ws.wait_closed() is event
@@ -126,30 +126,17 @@ async def close_inside_open_listener(servers: Servers) -> None:
 
 
 @scenario
-async def close_while_connecting_fails_the_connection(servers: Servers) -> None:
-    ws = WebSocket(servers.url("/echo"))
-    log = EventLog(ws)
-    log.call(ws.close)
-    assert ws.readyState == WebSocket.CLOSING
-    event = await ws.wait_closed()
-    assert log.dispatched_in_call == []
-    assert log.types == ["error", "close"]
-    assert log.states == [WebSocket.CLOSED, WebSocket.CLOSED]
-    assert (event.code, event.reason, event.wasClean) == (1006, "", False)
-
-
-@scenario
 async def server_that_never_answers_the_close_is_dropped(servers: Servers) -> None:
     # close_timeout: how long to wait for the server's close frame. Not a
     # failure of the connection (no error event), but not clean either.
     loop = asyncio.get_running_loop()
-    ws = await WebSocket(servers.url("/silent"), close_timeout=0.3)
+    ws = await WebSocket(servers.url("/silent"), close_timeout=300 * MS)
     log = EventLog(ws)
     start = loop.time()
     ws.close(1000)
     assert ws.readyState == WebSocket.CLOSING
     event = await ws.wait_closed()
     elapsed = loop.time() - start
-    assert 0.25 <= elapsed < 2.0, elapsed
+    assert 250 * MS <= elapsed < 2000 * MS, elapsed
     assert log.types == ["close"]
     assert (event.code, event.reason, event.wasClean) == (1006, "", False)

@@ -7,12 +7,13 @@ protocols, and the keyword-only options in every runtime too.
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlsplit
 
 from pyws_shim import WebSocket
 
 from . import BROWSERS, SCRIPT_RUNTIMES, Servers, scenario, skip_in
-from ._support import dom_error, raises
+from ._support import dom_error, first_message, raises
 
 
 async def discard(ws: WebSocket) -> None:
@@ -281,9 +282,15 @@ async def protocols_may_be_any_iterable(servers: Servers) -> None:
 @scenario
 async def every_token_character_is_allowed_in_a_protocol(servers: Servers) -> None:
     token = "!#$%&'*+-.^_`|~09azAZ"
-    ws = WebSocket(servers.url("/echo"), [token, "v1"])
+    ws = WebSocket(servers.url("/headers"), [token, "v1"])
     assert ws.readyState == WebSocket.CONNECTING
+    data = await first_message(ws)  # the request headers the server saw
+    # The server selects the first protocol offered: the token, unchanged.
+    assert ws.protocol == token, ws.protocol
     await discard(ws)
+    headers = json.loads(data)
+    offered = headers.get("sec-websocket-protocol", "")
+    assert [p.strip() for p in offered.split(",")] == [token, "v1"], headers
 
 
 @scenario

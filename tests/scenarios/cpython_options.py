@@ -9,16 +9,16 @@ every scenario here is skipped in its runtimes, each with its reason.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import ssl
 import warnings
 from typing import Any
 
-from pyws_shim import CloseEvent, ConnectionClosed, DOMException, Event, MessageEvent, WebSocket
+from pyws_shim import ConnectionClosed, DOMException, MessageEvent, WebSocket
 
 from . import BROWSERS, PYODIDE_RUNTIMES, SCRIPT_RUNTIMES, Servers, scenario, skip_in
+from ._support import EventLog, LogRecords, first_message, request_headers
 
 # Why a scenario cannot run under Pyodide, one reason per option.
 NO_CUSTOM_CA = (
@@ -69,25 +69,6 @@ PROXY_HONOURED = (
 )
 
 
-class _Log:
-    """The events of a socket, in order, as they were dispatched."""
-
-    def __init__(self, ws: WebSocket) -> None:
-        self.events: list[Event] = []
-        for type_ in ("open", "message", "error", "close"):
-            ws.addEventListener(type_, self.events.append)
-
-    @property
-    def types(self) -> list[str]:
-        return [event.type for event in self.events]
-
-    @property
-    def close(self) -> CloseEvent:
-        event = self.events[-1]
-        assert isinstance(event, CloseEvent), self.types
-        return event
-
-
 async def _echo(ws: WebSocket, data: str | bytes) -> str | bytes:
     """Send ``data`` on an open socket; return the data of the next message."""
     future: asyncio.Future[str | bytes] = asyncio.get_running_loop().create_future()
@@ -101,39 +82,9 @@ async def _echo(ws: WebSocket, data: str | bytes) -> str | bytes:
     return await future
 
 
-async def _first_message(ws: WebSocket) -> Any:
-    """The data of the first message of a socket created just before."""
-    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-
-    def on_event(event: Event) -> None:
-        if future.done():
-            return
-        if isinstance(event, MessageEvent):
-            future.set_result(event.data)
-        else:
-            future.set_exception(AssertionError(f"{event.type} before any message"))
-
-    ws.addEventListener("message", on_event)
-    ws.addEventListener("close", on_event)
-    return await future
-
-
-async def _request_headers(servers: Servers, *args: Any, **kwargs: Any) -> dict[str, str]:
-    """The request headers the ``/headers`` route saw (names in lower case)."""
-    ws = WebSocket(servers.url("/headers"), *args, **kwargs)
-    try:
-        data = await _first_message(ws)
-    finally:
-        ws.close()
-        await ws.wait_closed()
-    assert isinstance(data, str)
-    headers: dict[str, str] = json.loads(data)
-    return headers
-
-
-async def _failure(ws: WebSocket) -> tuple[_Log, ConnectionClosed]:
+async def _failure(ws: WebSocket) -> tuple[EventLog, ConnectionClosed]:
     """Wait for a socket that must fail before it opens; check the events."""
-    log = _Log(ws)
+    log = EventLog(ws)
     try:
         await ws.wait_open()
     except ConnectionClosed as exc:
@@ -144,9 +95,9 @@ async def _failure(ws: WebSocket) -> tuple[_Log, ConnectionClosed]:
         raise AssertionError(f"{ws.url} opened")
     await ws.wait_closed()
     assert log.types == ["error", "close"], log.types
-    assert log.close.code == 1006
-    assert log.close.wasClean is False
-    assert log.close.reason == ""
+    assert log.close_event.code == 1006
+    assert log.close_event.wasClean is False
+    assert log.close_event.reason == ""
     assert closed.code == 1006
     assert closed.wasClean is False
     assert ws.readyState == WebSocket.CLOSED
@@ -164,7 +115,7 @@ def _port(url: str) -> str:
 async def wss_with_test_ca(servers: Servers) -> None:
     context = ssl.create_default_context(cafile=servers.ca_file)
     ws = WebSocket(servers.secure_url("/echo"), ssl=context)
-    log = _Log(ws)
+    log = EventLog(ws)
     await ws.wait_open()
     assert ws.readyState == WebSocket.OPEN
     assert ws.url == servers.secure_url("/echo")
@@ -199,7 +150,7 @@ async def ssl_cert_file_is_honoured(servers: Servers) -> None:
     os.environ["SSL_CERT_FILE"] = servers.ca_file
     try:
         ws = WebSocket(servers.secure_url("/echo"))
-        log = _Log(ws)
+        log = EventLog(ws)
         await ws.wait_open()
         assert await _echo(ws, "trusted through SSL_CERT_FILE") == "trusted through SSL_CERT_FILE"
         ws.close(1000)
@@ -250,28 +201,28 @@ async def wss_hostname_is_checked(servers: Servers) -> None:
 
 @scenario(skip=skip_in(BROWSERS, NO_HEADERS))
 async def origin_header(servers: Servers) -> None:
-    headers = await _request_headers(servers, origin="http://example.test")
+    headers = await request_headers(servers, origin="http://example.test")
     assert headers.get("origin") == "http://example.test", headers
-    headers = await _request_headers(servers)
+    headers = await request_headers(servers)
     assert "origin" not in headers, headers
 
 
 @scenario(skip=skip_in(BROWSERS, NO_HEADERS))
 async def extra_headers(servers: Servers) -> None:
-    headers = await _request_headers(servers, headers={"X-Test": "1"})
+    headers = await request_headers(servers, headers={"X-Test": "1"})
     assert headers.get("x-test") == "1", headers
-    headers = await _request_headers(servers, headers=[("X-A", "a"), ("X-B", "b c")])
+    headers = await request_headers(servers, headers=[("X-A", "a"), ("X-B", "b c")])
     assert headers.get("x-a") == "a", headers
     assert headers.get("x-b") == "b c", headers
 
 
 @scenario(skip=skip_in(BROWSERS, NO_HEADERS) | skip_in(SCRIPT_RUNTIMES, NATIVE_USER_AGENT))
 async def user_agent_header(servers: Servers) -> None:
-    headers = await _request_headers(servers)
+    headers = await request_headers(servers)
     user_agent = headers.get("user-agent", "")
     assert "pyws_shim/" in user_agent, headers
     assert "websockets/" in user_agent, headers
-    headers = await _request_headers(servers, headers={"User-Agent": "custom-agent/2.0"})
+    headers = await request_headers(servers, headers={"User-Agent": "custom-agent/2.0"})
     assert headers.get("user-agent") == "custom-agent/2.0", headers
 
 
@@ -281,14 +232,14 @@ async def user_agent_header(servers: Servers) -> None:
     | {"deno": NO_DEFLATE_IN_DENO}
 )
 async def extensions_and_protocol_headers(servers: Servers) -> None:
-    headers = await _request_headers(servers)
+    headers = await request_headers(servers)
     offer = headers.get("sec-websocket-extensions", "")
     assert "permessage-deflate" in offer, headers
     assert "client_max_window_bits" in offer, headers
     assert "sec-websocket-protocol" not in headers, headers
-    headers = await _request_headers(servers, compression=None)
+    headers = await request_headers(servers, compression=None)
     assert "sec-websocket-extensions" not in headers, headers
-    headers = await _request_headers(servers, ["chat", "v2"])
+    headers = await request_headers(servers, ["chat", "v2"])
     assert headers.get("sec-websocket-protocol") == "chat, v2", headers
 
 
@@ -296,7 +247,7 @@ async def extensions_and_protocol_headers(servers: Servers) -> None:
 async def headers_and_origin_are_ignored_with_a_warning_in_a_browser(servers: Servers) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        headers = await _request_headers(
+        headers = await request_headers(
             servers, origin="http://example.test", headers={"X-Test": "1"}
         )
     messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
@@ -332,7 +283,7 @@ async def compression_none(servers: Servers) -> None:
 @scenario(skip=skip_in(PYODIDE_RUNTIMES, NO_MAX_SIZE))
 async def max_size_exceeded_fails(servers: Servers) -> None:
     ws = WebSocket(servers.url("/bytes", size=2000), max_size=1000)
-    log = _Log(ws)
+    log = EventLog(ws)
     event = await ws.wait_closed()
     # The socket opened, then the message too big failed the connection (the
     # client sent close 1009, which the client side cannot see).
@@ -350,9 +301,9 @@ async def max_size_none_and_default_accept_16_mib(servers: Servers) -> None:
     for options in cases:
         ws = WebSocket(servers.url("/bytes", size=size), **options)
         ws.binaryType = "arraybuffer"
-        log = _Log(ws)
+        log = EventLog(ws)
         try:
-            data = await _first_message(ws)
+            data = await first_message(ws)
         finally:
             ws.close(1000)
             event = await ws.wait_closed()
@@ -390,19 +341,10 @@ async def constructor_needs_a_running_loop(servers: Servers) -> None:
     assert exc.name == "SyntaxError", repr(exc)
 
 
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @scenario(skip=skip_in(PYODIDE_RUNTIMES, NO_LOGGING))
 async def failure_reason_is_logged(servers: Servers) -> None:
     logger = logging.getLogger("pyws_shim")
-    handler = _Collect()
+    handler = LogRecords()
     saved_level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING)

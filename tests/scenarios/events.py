@@ -2,9 +2,9 @@
 the event handler attributes) and DOMException.
 
 The DOM Standard (events, dispatch, "inner invoke"), HTML's "event
-handlers" and WebIDL's DOMException are the reference; DESIGN.md adds that
-a raising listener is logged on the ``"pyws_shim"`` logger and that a
-listener returning a coroutine has it scheduled as a task.
+handlers" and WebIDL's DOMException are the reference; the README ("The
+API": Events) adds that a raising listener is logged on the ``"pyws_shim"``
+logger and that a listener returning a coroutine has it scheduled as a task.
 """
 
 from __future__ import annotations
@@ -23,26 +23,7 @@ from pyws_shim import (
 )
 
 from . import Servers, scenario
-from ._support import raises
-
-
-class LogRecords(logging.Handler):
-    """Keeps the records of the ``"pyws_shim"`` logger while it is attached."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-        self._logger = logging.getLogger("pyws_shim")
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def __enter__(self) -> LogRecords:
-        self._logger.addHandler(self)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._logger.removeHandler(self)
+from ._support import MS, LogRecords, raises
 
 
 async def target_socket(servers: Servers) -> WebSocket:
@@ -419,7 +400,7 @@ async def check_coroutine_listener(target: EventTarget) -> None:
     result = target.dispatchEvent(Event("x"))
     steps.append("dispatch returned")
     assert result is True
-    await asyncio.wait_for(done.wait(), 1.0)
+    await asyncio.wait_for(done.wait(), 1000 * MS)
     assert steps == [
         "next listener",
         "dispatch returned",
@@ -448,7 +429,7 @@ async def coroutine_handler_attribute_runs_as_a_task(servers: Servers) -> None:
     ws.onmessage = on_message
     assert ws.onmessage is on_message
     ws.send("from a coroutine handler")
-    assert await asyncio.wait_for(received, 1.0) == "from a coroutine handler"
+    assert await asyncio.wait_for(received, 1000 * MS) == "from a coroutine handler"
     await finish(ws)
 
 
@@ -467,7 +448,7 @@ async def failing_coroutine_listener_is_reported(servers: Servers) -> None:
     target.addEventListener("x", listener)
     with LogRecords() as log:
         target.dispatchEvent(Event("x"))
-        await asyncio.wait_for(finished.wait(), 1.0)
+        await asyncio.wait_for(finished.wait(), 1000 * MS)
         for _ in range(3):  # let the task's done callback run
             await asyncio.sleep(0)
     assert any(
@@ -707,6 +688,64 @@ async def event_handler_non_callable_is_type_error(servers: Servers) -> None:
 # Events from the network.
 
 
+class _ListenersFirst(EventTarget):
+    """Listeners that are there before the ``WebSocket`` starts connecting.
+
+    ``ObservedWebSocket`` puts this class between ``WebSocket`` and
+    ``EventTarget`` in its method resolution order, so ``WebSocket.__init__``'s
+    ``super().__init__()`` runs this ``__init__``, which adds the listeners,
+    before the constructor's own steps (the last of which starts the
+    connection). A subclass is what a program (or a JavaScript ``class
+    extends WebSocket``) can write; the standard's constructor never fires
+    an event itself, it queues tasks.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.constructing = True
+        self.log: list[tuple[str, bool]] = []  # (event, fired inside the constructor)
+        # The WebSocket's own steps have not run yet: it has no url.
+        try:
+            getattr(self, "url")  # noqa: B009 (the property may raise)
+        except AttributeError:
+            self.listening_before_the_constructor = True
+        else:
+            self.listening_before_the_constructor = False
+        for kind in ("open", "message", "error", "close"):
+            self.addEventListener(kind, self._record)
+
+    def _record(self, event: Event) -> None:
+        name = f"message {event.data}" if isinstance(event, MessageEvent) else event.type
+        self.log.append((name, self.constructing))
+
+
+class ObservedWebSocket(WebSocket, _ListenersFirst):
+    """A ``WebSocket`` whose events are recorded from the start of its constructor."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.constructing = False
+
+
+@scenario
+async def no_event_is_dispatched_inside_the_constructor(servers: Servers) -> None:
+    # Constructor step 11: "Run this step in parallel: establish a WebSocket
+    # connection"; every event comes from a task queued later. Whether the
+    # connection opens, fails at once (nothing listens) or closes right away.
+    cases = (
+        (servers.url("/count", n=1, close=4000), ["open", "message 0", "close"]),
+        (servers.refused, ["error", "close"]),
+        (servers.url("/reject", status=403), ["error", "close"]),
+    )
+    for url, expected in cases:
+        ws = ObservedWebSocket(url)
+        assert ws.listening_before_the_constructor, "the listeners came after the constructor"
+        inside = [name for name, constructing in ws.log if constructing]
+        assert inside == [], f"{url}: events dispatched inside the constructor: {inside}"
+        await ws.wait_closed()
+        assert [name for name, _ in ws.log] == expected, (url, ws.log)
+
+
 @scenario
 async def network_events_are_dispatched_asynchronously_in_order(servers: Servers) -> None:
     ws = WebSocket(servers.url("/count", n=3))
@@ -726,7 +765,6 @@ async def network_events_are_dispatched_asynchronously_in_order(servers: Servers
 
     for kind in ("open", "message", "error", "close"):
         ws.addEventListener(kind, record)
-    assert log == [], f"events dispatched inside the constructor: {log}"
     event = await ws.wait_closed()
     assert log == ["open", "message 0", "message 1", "message 2", "close"], log
     assert (event.code, event.wasClean) == (1000, True), event

@@ -15,7 +15,7 @@ import asyncio
 from pyws_shim import ConnectionClosed, WebSocket
 
 from . import Servers, scenario
-from ._support import EventLog
+from ._support import MS, QUIET, EventLog
 
 # Native behaviours no wrapper can see or undo (README, "native differences").
 FIREFOX_DROPS_OPEN = {
@@ -143,7 +143,7 @@ async def failures_never_raise_out_of_the_event_loop(servers: Servers) -> None:
             ws = WebSocket(url)
             event = await ws.wait_closed()
             assert event.code == 1006
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(QUIET)  # for anything reported late
     finally:
         loop.set_exception_handler(previous)
     assert reported == []
@@ -165,7 +165,7 @@ async def failed_connection_rejects_wait_open(servers: Servers) -> None:
 async def open_timeout_fails_the_connection(servers: Servers) -> None:
     loop = asyncio.get_running_loop()
     start = loop.time()
-    ws = WebSocket(servers.url("/slow-handshake", seconds=1.5), open_timeout=0.3)
+    ws = WebSocket(servers.url("/slow-handshake", seconds=1500 * MS), open_timeout=300 * MS)
     log = EventLog(ws)
     try:
         await ws.wait_open()
@@ -175,6 +175,6 @@ async def open_timeout_fails_the_connection(servers: Servers) -> None:
         raise AssertionError("wait_open() did not raise")
     event = await ws.wait_closed()
     elapsed = loop.time() - start
-    assert 0.25 <= elapsed < 1.4, elapsed
+    assert 250 * MS <= elapsed < 1400 * MS, elapsed
     assert log.types == ["error", "close"]
     assert (event.code, event.reason, event.wasClean) == (1006, "", False)

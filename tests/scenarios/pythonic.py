@@ -8,7 +8,7 @@ import contextlib
 from pyws_shim import Blob, CloseEvent, ConnectionClosed, MessageEvent, WebSocket
 
 from . import Servers, scenario
-from ._support import EventLog, new_id, report
+from ._support import MS, EventLog, new_id, report
 
 
 @scenario
@@ -63,8 +63,9 @@ async def async_with_raises_connection_closed_when_open_fails(servers: Servers) 
 @scenario
 async def async_for_ends_on_a_clean_close(servers: Servers) -> None:
     async with WebSocket(servers.url("/count", n=50, close=4000)) as ws:
-        # The server sends at once: messages that arrive before the loop starts are kept.
-        await asyncio.sleep(0.05)
+        # The server sends at once, then closes: every message arrives before
+        # the loop starts, and is kept for it.
+        await ws.wait_closed()
         received = [data async for data in ws]
     assert received == [str(i) for i in range(50)]
     assert (await ws.wait_closed()).code == 4000
@@ -128,13 +129,13 @@ async def coroutine_listener_runs_as_a_task(servers: Servers) -> None:
 
         ws.onmessage = on_message
         ws.send("hi")
-        await asyncio.wait_for(done.wait(), 5)
+        await asyncio.wait_for(done.wait(), 5000 * MS)
         assert seen == ["hi"]
 
 
 @scenario
 async def cancelled_while_connecting_closes_the_socket(servers: Servers) -> None:
-    ws = WebSocket(servers.url("/slow-handshake", seconds=2))
+    ws = WebSocket(servers.url("/slow-handshake", seconds=2000 * MS))
     log = EventLog(ws)
 
     async def enter() -> None:
@@ -142,7 +143,9 @@ async def cancelled_while_connecting_closes_the_socket(servers: Servers) -> None
             raise AssertionError("opened")
 
     task = asyncio.ensure_future(enter())
-    await asyncio.sleep(0.1)
+    for _ in range(3):  # turns of the loop: the task is waiting for open
+        await asyncio.sleep(0)
+    assert ws.readyState == WebSocket.CONNECTING
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
