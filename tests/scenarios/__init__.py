@@ -54,6 +54,7 @@ MODULES = (
     "failures",
     "buffered_amount",
     "pythonic",
+    "pythonic_waits",
     "proxies",
     "cpython_options",
     "arguments",
