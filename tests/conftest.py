@@ -24,6 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Hypothesis checks how fast it generates inputs, and each example against a
+# deadline: measured by coverage, on a shared 2-core machine, both fail for
+# reasons that are not the code's (the suite checks what is generated, never
+# how fast).
+settings.register_profile("pyws_shim", suppress_health_check=[HealthCheck.too_slow], deadline=None)
+settings.load_profile("pyws_shim")
 
 # The scenarios package and the servers are imported as top-level modules,
 # the way the Pyodide runs import them too.

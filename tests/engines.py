@@ -20,6 +20,13 @@ steps (``run``):
 4. The results are read here as they come, until the host says it is done,
    breaks off, or falls silent for too long; then the engine stops.
 
+When this process is measured by coverage (tests/run measures every pytest
+run), the engine is measured too: the configuration carries pyproject.toml,
+the host loads the ``coverage`` wheel of the distribution and starts it before
+pyws_shim is imported, and its data file comes back as the last message
+before ``done``; it is saved beside this process's data
+(``<data file>.pyodide-<engine>.<pid>``), where ``coverage combine`` finds it.
+
 The browsers come from Debian and are driven by their own automation
 protocols (Playwright for Chromium, Marionette for Firefox, WebDriver with
 WebKitWebDriver for WebKitGTK's MiniBrowser under Xvfb); each driver only
@@ -29,6 +36,7 @@ through the HTTP server, the same way from every engine.
 
 from __future__ import annotations
 
+import base64
 import gc
 import json
 import os
@@ -132,6 +140,9 @@ class Run:
     not_found: list[str] = field(default_factory=list)  # those it did not have
     load_seconds: float | None = None
     seconds: float = 0.0
+    measured: bool = False  # whether the host was asked to measure coverage
+    coverage_data: bytes | None = None  # its coverage data file, if it came
+    coverage_file: Path | None = None  # where that was saved
 
     def broke_off(self, name: str | None = None) -> str:
         """Why there is no result for ``name``, with what the host and the engine said."""
@@ -519,7 +530,7 @@ def check_distribution() -> list[str]:
     return []
 
 
-def config(servers: dict[str, str], names: list[str]) -> dict[str, Any]:
+def config(servers: dict[str, str], names: list[str], measured: bool = False) -> dict[str, Any]:
     """What the host receives at /config."""
     return {
         "root": str(SCENARIOS_DIR.parent),
@@ -530,17 +541,32 @@ def config(servers: dict[str, str], names: list[str]) -> dict[str, Any]:
         "timeout": SCENARIO_TIMEOUT,
         # The scenarios' timing unit (tests/scenarios/_support.py: MS), scaled as here.
         "timing_factor": os.environ.get(TIMING_FACTOR, "1"),
+        # runner.py measures with these [tool.coverage] tables when it is given them.
+        "coverage": (ROOT / "pyproject.toml").read_text("utf-8") if measured else None,
     }
 
 
+def this_process_data_file() -> Path | None:
+    """The data file of the coverage measurement of this process, if it is measured."""
+    try:
+        from coverage import Coverage
+    except ImportError:  # a Python without coverage measures nothing
+        return None
+    current = Coverage.current()
+    return None if current is None else Path(current.config.data_file).resolve()
+
+
 def run(engine: Engine, servers: dict[str, str], names: list[str]) -> Run:
-    """Run the scenarios ``names`` in ``engine``, once; what its host said."""
+    """Run the scenarios ``names`` in ``engine``, once; what its host said. When this
+    process is measured, so is the engine, and its data go beside this process's."""
     result = Run(engine.name)
     missing = engine.missing() + check_distribution()
     if missing:
         raise Unavailable("; ".join(missing))
+    data_file = this_process_data_file()
+    result.measured = data_file is not None
     start = time.monotonic()
-    with serve(config(servers, names), result) as (base, messages):
+    with serve(config(servers, names, result.measured), result) as (base, messages):
         try:
             with engine.start(base, "host", result.log) as running:
                 _read(result, messages, names, running)
@@ -550,6 +576,12 @@ def run(engine: Engine, servers: dict[str, str], names: list[str]) -> Run:
             else:
                 result.log.append(f"[{engine.name}] while stopping: {type(exc).__name__}: {exc}")
     result.seconds = time.monotonic() - start
+    if data_file is not None and result.coverage_data is not None:
+        result.coverage_file = data_file.with_name(
+            f"{data_file.name}.pyodide-{engine.name}.{os.getpid()}"
+        )
+        result.coverage_file.parent.mkdir(parents=True, exist_ok=True)
+        result.coverage_file.write_bytes(result.coverage_data)
     return result
 
 
@@ -595,6 +627,8 @@ def _read(
             run.facts = message["facts"]
         elif kind == "result":
             run.results[message["name"]] = message
+        elif kind == "coverage":
+            run.coverage_data = base64.b64decode(message["data"])
         elif kind == "done":
             run.done = True
             return

@@ -16,6 +16,11 @@ Node.js, Deno and Bun load from the file system:
   own ``pyodide-lock.json`` names, downloaded from PyPI with pip into
   ``build/pyodide-wheels/`` once (the npm package carries no wheels, and
   ``loadPackage`` would otherwise go to the CDN, which is not reachable);
+* ``coverage``, which the host loads when the run is measured: its
+  pure-Python wheel (``py3-none-any``, without the C tracer; on Python 3.14
+  coverage measures with ``sys.monitoring``), at the version that
+  pyproject.toml's ``coverage`` dependency group pins for CPython, so that
+  both sides write the same data;
 * the project's own wheel, rebuilt on every call from a clean copy of the
   sources (pure Python, ``py3-none-any``; about a second);
 * ``pyodide-lock.json``: Pyodide's own, with those wheels added through the
@@ -48,6 +53,9 @@ WHEEL_CACHE = ROOT / "build" / "pyodide-wheels"
 # configuration (tests/test_pyscript.py); their dependencies are found from the
 # wheels' metadata.
 TEST_PACKAGES = ("pytest", "micropip")
+# Coverage inside Pyodide (tests/host/runner.py): the release pinned in
+# pyproject.toml's `coverage` group, not the lock's (a wasm32 wheel on the CDN).
+COVERAGE_GROUP = "coverage"
 # The project's wheel is built from a copy of these (its package directory
 # comes from pyproject.toml's [tool.setuptools] packages).
 PROJECT_FILES = ("pyproject.toml", "README.md", "LICENSE")
@@ -98,6 +106,25 @@ def cached_wheel(name: str, version: str) -> Path | None:
     return None
 
 
+def pinned(group: str, name: str) -> str:
+    """The version of ``name`` that pyproject.toml's dependency group ``group``
+    pins (``name==version``)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    for entry in groups["dependency-groups"][group]:
+        if isinstance(entry, str):
+            requirement = Requirement(entry)
+            if canonicalize_name(requirement.name) == canonicalize_name(name):
+                (specifier,) = requirement.specifier
+                if specifier.operator == "==":
+                    return specifier.version
+    raise SystemExit(f"pyodide_dist: pyproject.toml's {group} group pins no {name}==VERSION")
+
+
 def download_wheels(pins: dict[str, str], python: str) -> dict[str, Path]:
     """The pure-Python wheel of each ``name: version``, from the cache or PyPI."""
     missing = [
@@ -110,7 +137,8 @@ def download_wheels(pins: dict[str, str], python: str) -> dict[str, Path]:
             [
                 sys.executable, "-m", "pip", "download", "--quiet",
                 "--disable-pip-version-check", "--no-deps", "--only-binary=:all:",
-                "--python-version", python, "--dest", str(WHEEL_CACHE), *missing,
+                "--python-version", python, "--platform", "any",
+                "--dest", str(WHEEL_CACHE), *missing,
             ],
             check=True,
         )  # fmt: skip
@@ -164,12 +192,14 @@ def build(dist: Path) -> None:
     # Add the test wheels, then whatever their metadata says they need on
     # Pyodide (add_wheels_to_spec evaluates the markers for the lock's
     # platform), until nothing is missing.
-    needed: set[str] = {canonicalize_name(name) for name in TEST_PACKAGES}
+    coverage = canonicalize_name(COVERAGE_GROUP)
+    needed: set[str] = {canonicalize_name(name) for name in TEST_PACKAGES} | {coverage}
     while True:
         unknown = needed - set(npm_lock.packages)
         if unknown:
             raise SystemExit(f"pyodide_dist: not in Pyodide's lock file: {sorted(unknown)}")
         pins = {name: npm_lock.packages[name].version for name in sorted(needed)}
+        pins[coverage] = pinned(COVERAGE_GROUP, coverage)
         wheels = download_wheels(pins, npm_lock.info.python)
         for wheel in wheels.values():
             if not (dist / wheel.name).is_file():

@@ -22,6 +22,7 @@ browser, the distribution) fails the run; alone, it skips.
 
 from __future__ import annotations
 
+import ast
 import os
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -105,6 +106,46 @@ def test_host(engine_run: Run, engine: Engine) -> None:
         assert "/pyodide/pyodide.asm.wasm" in engine_run.requests, engine_run.requests
         assert "/host/host.mjs" in engine_run.requests, engine_run.requests
     assert "/host/runner.py" in engine_run.requests, engine_run.requests
+
+
+def test_coverage_came_back(engine_run: Run) -> None:
+    """When this process is measured (tests/run measures every stage), the engine
+    was measured too, and its data came back: with branches, and with the lines of
+    the Pyodide backend, which runs nowhere else."""
+    if not engine_run.measured:
+        pytest.skip("this pytest process is not measured by coverage (tests/run measures it)")
+    if engine_run.coverage_file is None:
+        pytest.fail("no coverage data came back: " + engine_run.broke_off(), pytrace=False)
+    from coverage import CoverageData
+
+    data = CoverageData(str(engine_run.coverage_file))
+    data.read()
+    assert data.has_arcs()
+    (backend,) = (
+        path
+        for path in data.measured_files()
+        if path.endswith("/site-packages/pyws_shim/backends/pyodide.py")
+    )
+    # Not only its module-level lines (imported): its connection at work.
+    ran = set(data.lines(backend) or ())
+    first_lines = first_body_lines(BACKEND_SOURCE)
+    at_work = ["connect", "send", "_native_open", "_native_message", "_native_close"]
+    assert {name: first_lines[name] in ran for name in at_work} == dict.fromkeys(at_work, True)
+
+
+# The Pyodide backend's source, as the distribution's wheel holds it (built from it).
+BACKEND_SOURCE = Path(__file__).resolve().parent.parent / "pyws_shim/backends/pyodide.py"
+
+
+def first_body_lines(path: Path) -> dict[str, int]:
+    """The line of the first statement after the docstring of each function in
+    ``path``, by name."""
+    lines = {}
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+            lines[node.name] = body[0].lineno
+    return lines
 
 
 @pytest.mark.parametrize("name", list(ALL), ids=list(ALL))

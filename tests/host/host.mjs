@@ -5,7 +5,8 @@
 //   node host.mjs BASE_URL DIST_DIR          (deno run --allow-all ..., bun ...)
 //
 // BASE_URL is the host's HTTP server (tests/engines.py): GET /config is the run's
-// configuration ({root, files, installer, servers, names, timeout}, see runner.py),
+// configuration ({root, files, installer, servers, names, timeout, coverage}, see
+// runner.py),
 // GET /host/runner.py the Python runner, POST /report takes each message, in order.
 // In a browser, Pyodide comes from that server (/pyodide/); in a script, from
 // DIST_DIR on the file system (Node.js cannot import modules over HTTP).
@@ -14,6 +15,8 @@
 //   {type: "host", facts}                      what the runner sees of its host
 //   {type: "result", name, outcome, message, output, seconds}   one per scenario
 //   {type: "output", text}                     Pyodide's stdout/stderr outside a scenario
+//   {type: "coverage", data}                   when the run is measured, after the last
+//                                              result: coverage's data file, in base64
 //   {type: "done", seconds}                    the last one, after a complete run
 //   {type: "fatal", message}                   the last one, when the run broke off
 // each with `seq`, its place in the stream.
@@ -56,7 +59,9 @@ async function main() {
   ]);
   // loadPackage reports a missing or corrupt wheel through its error callback; it does not throw.
   const errors = [];
-  await pyodide.loadPackage(["pyws_shim", "pytest"], {
+  // coverage, when the run is measured: runner.py starts it before pyws_shim is imported.
+  const packages = ["pyws_shim", "pytest", ...(config.coverage ? ["coverage"] : [])];
+  await pyodide.loadPackage(packages, {
     messageCallback: () => {},
     errorCallback: (message) => errors.push(message),
   });

@@ -20,11 +20,19 @@ through ``report``:
 
 The scenarios are installed by ``tests/scenarios_install.py`` (sent in the
 configuration), with pytest's assertion rewriting, as in every runtime.
+
+When the run is measured (``coverage`` in the configuration: the text of the
+repository's pyproject.toml, whose ``[tool.coverage]`` tables apply here as
+on the host), coverage starts before anything imports pyws_shim, and its data
+file goes back last, after every result, in base64:
+``{"type": "coverage", "data": ...}``. Its paths are those of Pyodide's
+site-packages; the report maps them to the repository's (``[tool.coverage.paths]``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import io
 import json
@@ -124,11 +132,36 @@ def _is_harness(filename: str) -> bool:
     return filename == __file__ or "/asyncio/" in filename
 
 
+def start_coverage(pyproject: str, root: str) -> Any:
+    """Start measuring pyws_shim with the configuration in ``pyproject`` (the
+    repository's pyproject.toml, written beside ``root`` as on the host)."""
+    import coverage
+
+    config_file = Path(root).parent / "pyproject.toml"
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    config_file.write_text(pyproject, encoding="utf-8")
+    data_file = Path("/tmp/pyws_shim-coverage/.coverage")
+    data_file.parent.mkdir(parents=True, exist_ok=True)
+    measurement = coverage.Coverage(config_file=str(config_file), data_file=str(data_file))
+    measurement.start()
+    return measurement
+
+
+def stop_coverage(measurement: Any) -> str:
+    """Stop ``measurement`` and save it; its data file, in base64."""
+    measurement.stop()
+    measurement.save()
+    data_file = Path(measurement.get_data().data_filename())
+    return base64.b64encode(data_file.read_bytes()).decode("ascii")
+
+
 async def run(config_json: str, report: Report) -> None:
     """Run the configured scenarios; ``report`` each result as a JSON text."""
     config = json.loads(config_json)
     # The scenarios' timing unit, scaled as on the host (tests/scenarios/_support.py: MS).
     os.environ["PYWS_SHIM_TIMING_FACTOR"] = config["timing_factor"]
+    # Before the first import of pyws_shim, so that its module-level lines count.
+    measurement = start_coverage(config["coverage"], config["root"]) if config["coverage"] else None
     # tests/scenarios_install.py, as the other Pyodide runs use it.
     installer = Path(config["root"]) / "scenarios_install.py"
     installer.parent.mkdir(parents=True, exist_ok=True)
@@ -144,3 +177,5 @@ async def run(config_json: str, report: Report) -> None:
     servers = Servers(**config["servers"])
     for name in config["names"]:
         report(json.dumps(await run_scenario(name, servers, float(config["timeout"]))))
+    if measurement is not None:
+        report(json.dumps({"type": "coverage", "data": stop_coverage(measurement)}))
