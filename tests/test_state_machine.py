@@ -73,6 +73,9 @@ class FakeConnection:
     def ping(self, data: bytes) -> bool:
         raise NotImplementedError
 
+    def pong(self, data: bytes) -> bool:
+        raise NotImplementedError
+
     def pause_reading(self) -> None:
         raise NotImplementedError
 

@@ -178,6 +178,11 @@ class Connection(Protocol):
         """Send a ping; ``False`` when the connection is not open. A pong is
         reported through :meth:`ConnectionHandler.pong_received`."""
 
+    def pong(self, data: bytes) -> bool:
+        """Send an unsolicited pong (RFC 6455 5.5.3: "A Pong frame MAY be sent
+        unsolicited. This serves as a unidirectional heartbeat."); ``False``
+        when the connection is not open. Available where :attr:`can_ping` is."""
+
     @property
     def can_pause_reading(self) -> bool:
         """Whether :meth:`pause_reading` can hold incoming data back (not

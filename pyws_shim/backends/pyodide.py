@@ -335,6 +335,11 @@ class PyodideConnection:
             "ping: the runtime's WebSocket sends no pings and offers no way to send one"
         )
 
+    def pong(self, data: bytes) -> bool:
+        raise NotImplementedError(
+            "pong: the runtime's WebSocket answers pings itself and offers no way to send a pong"
+        )
+
     def pause_reading(self) -> None:
         raise NotImplementedError(
             "pause_reading: the runtime's WebSocket delivers every message; "

@@ -505,6 +505,13 @@ class AsyncioConnection(asyncio.BufferedProtocol):
         self.write_protocol_output()
         return True
 
+    def pong(self, data: bytes) -> bool:
+        if not self._sendable:
+            return False
+        self._protocol.send_pong(data)
+        self.write_protocol_output()
+        return True
+
     def pause_reading(self) -> None:
         if self._transport is not None and not self._transport.is_closing():
             self._transport.pause_reading()
