@@ -77,6 +77,12 @@ class Closure:
     cause: BaseException | None = None
     """What made it fail, when the backend knows (CPython: the ``OSError``,
     the TLS error, the handshake or protocol error)."""
+    sent: CloseFrame | None = None
+    """The close frame this side sent, where the backend knows it (beyond the
+    DOM, for pyws_shim.client): in CPython always (an echo of the server's,
+    or the backend's own when it failed the connection: 1002, 1007, 1009,
+    1011); under Pyodide the one ``close()`` asked for, not the runtime's echo
+    of the server's close frame, which it does not show."""
 
 
 @dataclass(frozen=True, slots=True)

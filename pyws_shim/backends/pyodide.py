@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 import js  # type: ignore[import-not-found]
@@ -68,6 +69,7 @@ _NATIVE_OPEN: Final = 1
 # is what a close frame without a code reports.
 _RECEIVABLE_CLOSE_CODES: Final = frozenset({1000, 1001, 1002, 1003, *range(1007, 1015), 1005})
 _EVENT_TYPES: Final = ("open", "message", "error", "close")
+_NO_STATUS: Final = 1005  # RFC 6455 7.1.5: a close frame "contains no status code"
 
 
 # Small named probes of the runtime.
@@ -236,6 +238,8 @@ class PyodideConnection:
         self._closing = False
         self._reported = False
         self._failed = False
+        # The close frame the native socket was asked to send (Closure.sent).
+        self._sent: CloseFrame | None = None
         # Events fired inside a call we made (Node fires close()'s events
         # synchronously) wait here until the call has returned.
         self._in_native_call = 0
@@ -314,6 +318,9 @@ class PyodideConnection:
 
     def start_closing_handshake(self, code: int | None, reason: str) -> None:
         self._closing = True
+        # What the native socket sends (a close frame without a body when
+        # there is no code: RFC 6455 7.1.5 calls that 1005).
+        self._sent = CloseFrame(_NO_STATUS, "") if code is None else CloseFrame(code, reason)
         if code is None:
             self._call(self._native.close)
         else:
@@ -323,6 +330,8 @@ class PyodideConnection:
 
     def fail(self) -> None:
         self._failed = True
+        if self._opened and self._sent is None:
+            self._sent = CloseFrame(_NO_STATUS, "")  # native close(): no body
         self._call(self._native.close)
 
     # Beyond the DOM: what no runtime's WebSocket offers a wrapper.
@@ -440,6 +449,8 @@ class PyodideConnection:
             self._open_timer = None
         self._close_timer.cancel()
         self._final_buffered = self._native_buffered()
+        if self._sent is not None:
+            closure = replace(closure, sent=self._sent)
         self._handler.connection_closed(closure)
         self._loop.call_soon(self._release)
 

@@ -424,6 +424,8 @@ class AsyncioConnection(asyncio.BufferedProtocol):
         protocol = self._protocol
         close_rcvd = protocol.close_rcvd
         received = None if close_rcvd is None else CloseFrame(close_rcvd.code, close_rcvd.reason)
+        close_sent = protocol.close_sent
+        sent = None if close_sent is None else CloseFrame(close_sent.code, close_sent.reason)
         # RFC 6455 7.1.4: closed cleanly when close frames were both sent and
         # received before the TCP connection closed.
         clean = close_rcvd is not None and protocol.close_sent is not None
@@ -431,7 +433,7 @@ class AsyncioConnection(asyncio.BufferedProtocol):
             logger.warning(
                 "WebSocket connection to %r failed: %s", self._url, _describe(self._cause)
             )
-        self._handler.connection_closed(Closure(received, clean, self._failed, self._cause))
+        self._handler.connection_closed(Closure(received, clean, self._failed, self._cause, sent))
 
     # Sending.
 
