@@ -49,6 +49,7 @@ class FakeConnection:
     buffered: int = 0
     accepts_sends: bool = True
     can_ping: bool = False
+    can_close_with_any_code: bool = False
     can_pause_reading: bool = False
 
     @property

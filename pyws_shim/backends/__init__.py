@@ -190,6 +190,13 @@ class Connection(Protocol):
         when the connection is not open. Available where :attr:`can_ping` is."""
 
     @property
+    def can_close_with_any_code(self) -> bool:
+        """Whether :meth:`start_closing_handshake` may send any code a close
+        frame may carry (RFC 6455 7.4: 1000-1003, 1007-1014, 3000-4999), not
+        only the DOM's 1000 and 3000-4999 (not under Pyodide: the runtime's
+        ``close()`` refuses the others)."""
+
+    @property
     def can_pause_reading(self) -> bool:
         """Whether :meth:`pause_reading` can hold incoming data back (not
         under Pyodide: a wrapper of the runtime's WebSocket cannot)."""

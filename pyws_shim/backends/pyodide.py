@@ -337,6 +337,7 @@ class PyodideConnection:
     # Beyond the DOM: what no runtime's WebSocket offers a wrapper.
 
     can_ping = False
+    can_close_with_any_code = False
     can_pause_reading = False
 
     def ping(self, data: bytes) -> bool:

@@ -498,6 +498,7 @@ class AsyncioConnection(asyncio.BufferedProtocol):
     # Beyond the DOM, for pyws_shim.client.
 
     can_ping = True
+    can_close_with_any_code = True
     can_pause_reading = True
 
     def ping(self, data: bytes) -> bool:
