@@ -171,7 +171,10 @@ class Connection(Protocol):
         finish the handshake in time."""
 
     def fail(self) -> None:
-        """Fail the connection while it is still being established."""
+        """Fail the connection while it is still being established; beyond
+        the DOM (pyws_shim.client, under Pyodide, where no other close code
+        can be sent), also once it is open: close it at once (RFC 6455
+        7.1.7), reported as failed."""
 
     # Beyond the DOM, for pyws_shim.client: what the runtime allows.
 
