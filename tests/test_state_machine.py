@@ -12,6 +12,7 @@ each), the calls made to the connection, and ``bufferedAmount``.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,12 @@ class FakeConnection:
         raise NotImplementedError
 
     def resume_reading(self) -> None:
+        raise NotImplementedError
+
+    def write_limits(self, high: int, low: int) -> None:
+        raise NotImplementedError
+
+    def drain(self) -> asyncio.Future[None] | None:
         raise NotImplementedError
 
 

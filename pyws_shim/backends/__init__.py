@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    import asyncio
+
     from ..blob import Blob
     from ..options import ConnectOptions
     from ..validation import URLParser
@@ -209,6 +211,22 @@ class Connection(Protocol):
 
     def resume_reading(self) -> None:
         """Read from the network again."""
+
+    def write_limits(self, high: int, low: int) -> None:
+        """Flow control for senders beyond the DOM (pyws_shim.client's
+        ``send()``), once the connection is open: from now on :meth:`drain`
+        waits while more than ``high`` bytes wait to go out, until no more
+        than ``low`` do. CPython counts the bytes the transport holds (as
+        ``asyncio.WriteTransport.set_write_buffer_limits``, which websockets'
+        ``write_limit`` sets), and those not handed to it yet; Pyodide the
+        native ``bufferedAmount``."""
+
+    def drain(self) -> asyncio.Future[None] | None:
+        """``None`` when a sender need not wait (see :meth:`write_limits`);
+        else a future done once it need not, or once the connection is over.
+        CPython is told when its transport's buffer falls; under Pyodide no
+        event says when ``bufferedAmount`` falls, so it is looked at every
+        few milliseconds while someone waits."""
 
 
 @runtime_checkable

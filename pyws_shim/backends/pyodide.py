@@ -69,6 +69,11 @@ _NATIVE_OPEN: Final = 1
 # is what a close frame without a code reports.
 _RECEIVABLE_CLOSE_CODES: Final = frozenset({1000, 1001, 1002, 1003, *range(1007, 1015), 1005})
 _EVENT_TYPES: Final = ("open", "message", "error", "close")
+# drain(): no event says when bufferedAmount falls; while a sender waits,
+# it is looked at this often (seconds). The limits until write_limits() sets
+# them are asyncio's own defaults.
+_DRAIN_POLL: Final = 0.005
+_DEFAULT_WRITE_LIMITS: Final = (64 * 1024, 16 * 1024)
 _NO_STATUS: Final = 1005  # RFC 6455 7.1.5: a close frame "contains no status code"
 
 
@@ -238,6 +243,10 @@ class PyodideConnection:
         self._closing = False
         self._reported = False
         self._failed = False
+        # Flow control beyond the DOM (write_limits, drain).
+        self._write_limits = _DEFAULT_WRITE_LIMITS
+        self._drain_waiters: list[asyncio.Future[None]] = []
+        self._drain_timer: asyncio.TimerHandle | None = None
         # The close frame the native socket was asked to send (Closure.sent).
         self._sent: CloseFrame | None = None
         # Events fired inside a call we made (Node fires close()'s events
@@ -358,6 +367,28 @@ class PyodideConnection:
 
     resume_reading = pause_reading
 
+    def write_limits(self, high: int, low: int) -> None:
+        self._write_limits = (high, low)
+
+    def drain(self) -> asyncio.Future[None] | None:
+        if self._reported or self._native_buffered() <= self._write_limits[0]:
+            return None
+        waiter = self._loop.create_future()
+        self._drain_waiters.append(waiter)
+        if self._drain_timer is None:
+            self._drain_timer = self._loop.call_later(_DRAIN_POLL, self._check_drain)
+        return waiter
+
+    def _check_drain(self) -> None:
+        self._drain_timer = None
+        if not self._reported and self._native_buffered() > self._write_limits[1]:
+            self._drain_timer = self._loop.call_later(_DRAIN_POLL, self._check_drain)
+            return
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
     def _open_timed_out(self) -> None:
         self._open_timer = None
         if not self._opened and not self._reported:
@@ -450,6 +481,9 @@ class PyodideConnection:
             self._open_timer = None
         self._close_timer.cancel()
         self._final_buffered = self._native_buffered()
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
+            self._check_drain()  # the senders waiting: the connection is over
         if self._sent is not None:
             closure = replace(closure, sent=self._sent)
         self._handler.connection_closed(closure)
