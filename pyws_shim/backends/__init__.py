@@ -83,8 +83,9 @@ class Closure:
     """The close frame this side sent, where the backend knows it (beyond the
     DOM, for pyws_shim.client): in CPython always (an echo of the server's,
     or the backend's own when it failed the connection: 1002, 1007, 1009,
-    1011); under Pyodide the one ``close()`` asked for, not the runtime's echo
-    of the server's close frame, which it does not show."""
+    1011); under Pyodide the one ``close()`` asked for, or the runtime's
+    answer to the server's close frame as measured in each runtime (it does
+    not show it)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -163,6 +163,24 @@ class JsBlob(Blob):
         return JsBlob.from_handle(self._handle.slice(start, end, content_type))
 
 
+def _native_answer(received: CloseFrame) -> CloseFrame:
+    """The close frame the native socket sends back when the server closes
+    first, as measured in each runtime (the scenario
+    client.the_client_answers_the_servers_close_frame_with_its_code): the
+    server's code and reason (Chromium, Firefox, Deno, Bun), the code alone
+    (Node.js: undici 6 and 7), 1000 for a close frame without a code
+    (WebKitGTK; the others send one without a code back)."""
+    code = received.code
+    if is_in_node():
+        if hasattr(js, "Deno") or hasattr(js, "Bun"):
+            return received
+        return CloseFrame(code, "")  # undici
+    agent = str(getattr(getattr(js, "navigator", None), "userAgent", ""))
+    if code == _NO_STATUS and "AppleWebKit/" in agent and "Chrome/" not in agent:
+        return CloseFrame(1000, "")  # WebKit
+    return received
+
+
 def sends_request_headers() -> bool:
     """Whether the native WebSocket takes request headers: Node.js (undici),
     Deno and Bun accept a non-standard ``new WebSocket(url, {protocols,
@@ -466,8 +484,13 @@ class PyodideConnection:
             # failures.invalid_close_code_from_the_server_fails).
             self._failed = True
             clean = False
-        # The native close event says 1006 when no close frame came.
-        received = None if code == ABNORMAL_CLOSURE else CloseFrame(code, reason)
+        # The native close event says 1006 when no close frame came (Deno
+        # says 0, a code no close frame carries: README's table).
+        received = None if code in (ABNORMAL_CLOSURE, 0) else CloseFrame(code, reason)
+        if clean and received is not None and self._sent is None:
+            # The server closed first, and the native socket answered with a
+            # close frame of its own, which it does not show (Closure.sent).
+            self._sent = _native_answer(received)
         self._forward(
             self._report_closed, Closure(received=received, clean=clean, failed=self._failed)
         )
