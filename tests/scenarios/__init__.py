@@ -58,6 +58,7 @@ MODULES = (
     "cpython_options",
     "arguments",
     "faults",
+    "client",
 )
 
 
