@@ -46,7 +46,9 @@ Cases (all but ``handshake`` answer the handshake correctly, and take
 ``frames?hex=&answer=&then=``   write these bytes after a correct 101 response (then, with
                                 ``then=fin``, shut the sending side), then read. The
                                 client's close frame is answered with the same code when
-                                ``answer=echo``; when the bytes hold a close frame, the
+                                ``answer=echo`` (and pings with pongs), after a text
+                                message ``"after close"`` when ``answer=message-then-echo``;
+                                when the bytes hold a close frame, the
                                 client's close frame ends the handshake and the server
                                 closes the TCP connection, as RFC 6455 says
 ``stop-reading``                accept, then never read (the close frame is never seen)
@@ -202,7 +204,9 @@ class _Connection:
         self.record = record
         self.key = ""
         self.server_closed_handshake = False  # the server sent a close frame
-        self.answer_close: str | None = None  # "echo": answer the client's close frame
+        # "echo": answer the client's close frame (and pings); "message-then-echo":
+        # send a text message first
+        self.answer_close: str | None = None
         self.rate: float | None = None  # bytes a second, when reading slowly
         self.rate_start: float | None = None
         self.rate_bytes = 0
@@ -336,7 +340,7 @@ class _Connection:
             record.data_bytes += size
         elif opcode == 8:
             await self._close_frame(payload)
-        elif opcode == 9 and self.answer_close == "echo":
+        elif opcode == 9 and self.answer_close in ("echo", "message-then-echo"):
             await self.write(build_frame(10, payload))
 
     async def _close_frame(self, payload: bytes) -> None:
@@ -355,7 +359,9 @@ class _Connection:
             # connection first (RFC 6455 7.1.1).
             self.writer.close()
             record.ended("server")
-        elif self.answer_close == "echo":
+        elif self.answer_close in ("echo", "message-then-echo"):
+            if self.answer_close == "message-then-echo":
+                await self.write(build_frame(1, b"after close"))
             await self.write(build_frame(8, payload))  # its code and reason
             self.server_closed_handshake = True
             self.writer.close()

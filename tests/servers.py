@@ -30,6 +30,13 @@ Routes (query parameters in brackets):
 ``/not-websocket``          answer ``200 OK`` to the upgrade request
 ``/silent``                 accept, then never read: the close frame goes unanswered
 ``/slow-handshake?seconds=``  wait before answering the handshake
+``/flood?id=&n=&size=``     send ``n`` binary messages of ``size`` bytes (message
+                            ``i`` is byte ``i % 256`` repeated), each once the
+                            last was written (websockets waits while its write
+                            buffer is full); the count so far is kept under ``id``
+``/progress?id=``           send how many ``/flood?id=`` has sent, as JSON, and close
+``/flaky?id=&fail=``        refuse the first ``fail`` handshakes of ``id`` with
+                            503, then accept: send ``"attempt:N"`` and echo
 ==========================  ===================================================
 
 A client's subprotocol offer is answered with its first protocol.
@@ -135,6 +142,8 @@ class LoopbackServers(ServerThread):
     def __init__(self) -> None:
         super().__init__("loopback servers")
         self._records: dict[str, _Record] = {}
+        self._flood_sent: dict[str, int] = {}
+        self._flaky_attempts: dict[str, int] = {}
         self._servers: list[Server] = []
         self._stopping = asyncio.Event()
 
@@ -179,6 +188,12 @@ class LoopbackServers(ServerThread):
             return connection.respond(status, f"{status.phrase}\n")
         if route == "/not-websocket":
             return Response(200, "OK", Headers([("Content-Length", "3")]), b"OK\n")
+        if route == "/flaky":
+            attempts = self._flaky_attempts[query["id"]] = (
+                self._flaky_attempts.get(query["id"], 0) + 1
+            )
+            if attempts <= int(query.get("fail", "0")):
+                return connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, "try again\n")
         if route == "/slow-handshake":
             await asyncio.sleep(float(query.get("seconds", "1")))
         return None
@@ -299,6 +314,23 @@ class LoopbackServers(ServerThread):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), HOLD_SECONDS)
         connection.transport.abort()
+
+    async def _route_flood(self, connection: ServerConnection, query: dict[str, str]) -> None:
+        record_id, size = query["id"], int(query["size"])
+        self._flood_sent[record_id] = 0
+        with contextlib.suppress(ConnectionClosed):
+            for i in range(int(query["n"])):
+                await connection.send(bytes([i % 256]) * size)
+                self._flood_sent[record_id] = i + 1
+            await connection.wait_closed()
+
+    async def _route_progress(self, connection: ServerConnection, query: dict[str, str]) -> None:
+        await connection.send(json.dumps({"sent": self._flood_sent.get(query["id"], 0)}))
+        await connection.close()
+
+    async def _route_flaky(self, connection: ServerConnection, query: dict[str, str]) -> None:
+        await connection.send(f"attempt:{self._flaky_attempts[query['id']]}")
+        await self._route_echo(connection, query)
 
     async def _route_slow_handshake(
         self, connection: ServerConnection, query: dict[str, str]

@@ -16,7 +16,10 @@ Playwright, launched as in conftest.py) opens:
 - ``micropip.html``: the page's Python fetches the wheel, writes it into
   Pyodide's file system and installs it with
   ``micropip.install("emfs:/tmp/...")``, as a JupyterLite user would, then
-  does a round trip.
+  does a round trip;
+- ``client.html``: the README's ``pyws_shim.client`` program (written for
+  websockets, its import changed), unchanged but for the echo server's
+  address, runs as the page's script and prints what it prints in CPython.
 
 Every request that leaves 127.0.0.1 is refused and recorded, so the test
 also proves the page needs no CDN. Run by ``tests/run --only pyscript``
@@ -87,9 +90,15 @@ def wheel() -> str:
 
 
 @pytest.fixture(scope="module")
-def site(wheel: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def site_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the site's files are."""
+    return tmp_path_factory.mktemp("pyscript-site")
+
+
+@pytest.fixture(scope="module")
+def site(wheel: str, site_root: Path) -> Iterator[str]:
     """The site on a loopback HTTP server; yields its base URL."""
-    root = tmp_path_factory.mktemp("pyscript-site")
+    root = site_root
     (root / "core").symlink_to(CORE, target_is_directory=True)
     (root / "pyodide").symlink_to(DIST, target_is_directory=True)
     page = root / "page"
@@ -194,4 +203,19 @@ def test_micropip_installs_the_wheel_from_emfs_and_round_trips(
         f"text='hello from micropip' code=1000 wasClean=True "
         f"installed={pyws_shim.__version__} source=emfs:/tmp/{wheel}"
     ), "\n".join([result, *messages])
+    assert outside == [], f"the page reached beyond loopback: {outside}"
+
+
+def test_the_readme_websockets_program_runs_unchanged_in_a_page(
+    browser: Any, site: str, site_root: Path, servers: Servers
+) -> None:
+    from test_readme import client_program
+
+    program, url = client_program()
+    page = site_root / "page"
+    (page / "client_example.py").write_text(program.replace(url, servers.url("/echo")))
+    result, messages, outside = open_page(browser, f"{site}/page/client.html")
+    printed = [m.removeprefix("log: ") for m in messages if m.startswith("log: ")]
+    assert result == "done", "\n".join([result, *messages])
+    assert printed[-5:] == ["hello", "one", "two", "three", "closed with code 1000"], messages
     assert outside == [], f"the page reached beyond loopback: {outside}"

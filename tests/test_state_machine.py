@@ -12,6 +12,7 @@ each), the calls made to the connection, and ``bufferedAmount``.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,7 @@ class FakeConnection:
     buffered: int = 0
     accepts_sends: bool = True
     can_ping: bool = False
+    can_close_with_any_code: bool = False
     can_pause_reading: bool = False
 
     @property
@@ -73,10 +75,19 @@ class FakeConnection:
     def ping(self, data: bytes) -> bool:
         raise NotImplementedError
 
+    def pong(self, data: bytes) -> bool:
+        raise NotImplementedError
+
     def pause_reading(self) -> None:
         raise NotImplementedError
 
     def resume_reading(self) -> None:
+        raise NotImplementedError
+
+    def write_limits(self, high: int, low: int) -> None:
+        raise NotImplementedError
+
+    def drain(self) -> asyncio.Future[None] | None:
         raise NotImplementedError
 
 

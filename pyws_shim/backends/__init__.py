@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    import asyncio
+
     from ..blob import Blob
     from ..options import ConnectOptions
     from ..validation import URLParser
@@ -77,6 +79,13 @@ class Closure:
     cause: BaseException | None = None
     """What made it fail, when the backend knows (CPython: the ``OSError``,
     the TLS error, the handshake or protocol error)."""
+    sent: CloseFrame | None = None
+    """The close frame this side sent, where the backend knows it (beyond the
+    DOM, for pyws_shim.client): in CPython always (an echo of the server's,
+    or the backend's own when it failed the connection: 1002, 1007, 1009,
+    1011); under Pyodide the one ``close()`` asked for, or the runtime's
+    answer to the server's close frame as measured in each runtime (it does
+    not show it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +174,10 @@ class Connection(Protocol):
         finish the handshake in time."""
 
     def fail(self) -> None:
-        """Fail the connection while it is still being established."""
+        """Fail the connection while it is still being established; beyond
+        the DOM (pyws_shim.client, under Pyodide, where no other close code
+        can be sent), also once it is open: close it at once (RFC 6455
+        7.1.7), reported as failed."""
 
     # Beyond the DOM, for pyws_shim.client: what the runtime allows.
 
@@ -178,6 +190,18 @@ class Connection(Protocol):
         """Send a ping; ``False`` when the connection is not open. A pong is
         reported through :meth:`ConnectionHandler.pong_received`."""
 
+    def pong(self, data: bytes) -> bool:
+        """Send an unsolicited pong (RFC 6455 5.5.3: "A Pong frame MAY be sent
+        unsolicited. This serves as a unidirectional heartbeat."); ``False``
+        when the connection is not open. Available where :attr:`can_ping` is."""
+
+    @property
+    def can_close_with_any_code(self) -> bool:
+        """Whether :meth:`start_closing_handshake` may send any code a close
+        frame may carry (RFC 6455 7.4: 1000-1003, 1007-1014, 3000-4999), not
+        only the DOM's 1000 and 3000-4999 (not under Pyodide: the runtime's
+        ``close()`` refuses the others)."""
+
     @property
     def can_pause_reading(self) -> bool:
         """Whether :meth:`pause_reading` can hold incoming data back (not
@@ -188,6 +212,22 @@ class Connection(Protocol):
 
     def resume_reading(self) -> None:
         """Read from the network again."""
+
+    def write_limits(self, high: int, low: int) -> None:
+        """Flow control for senders beyond the DOM (pyws_shim.client's
+        ``send()``), once the connection is open: from now on :meth:`drain`
+        waits while more than ``high`` bytes wait to go out, until no more
+        than ``low`` do. CPython counts the bytes the transport holds (as
+        ``asyncio.WriteTransport.set_write_buffer_limits``, which websockets'
+        ``write_limit`` sets), and those not handed to it yet; Pyodide the
+        native ``bufferedAmount``."""
+
+    def drain(self) -> asyncio.Future[None] | None:
+        """``None`` when a sender need not wait (see :meth:`write_limits`);
+        else a future done once it need not, or once the connection is over.
+        CPython is told when its transport's buffer falls; under Pyodide no
+        event says when ``bufferedAmount`` falls, so it is looked at every
+        few milliseconds while someone waits."""
 
 
 @runtime_checkable

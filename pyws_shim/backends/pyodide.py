@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 import js  # type: ignore[import-not-found]
@@ -74,6 +75,12 @@ _NATIVE_OPEN: Final = 1
 # is what a close frame without a code reports.
 _RECEIVABLE_CLOSE_CODES: Final = frozenset({1000, 1001, 1002, 1003, *range(1007, 1015), 1005})
 _EVENT_TYPES: Final = ("open", "message", "error", "close")
+# drain(): no event says when bufferedAmount falls; while a sender waits,
+# it is looked at this often (seconds). The limits until write_limits() sets
+# them are asyncio's own defaults.
+_DRAIN_POLL: Final = 0.005
+_DEFAULT_WRITE_LIMITS: Final = (64 * 1024, 16 * 1024)
+_NO_STATUS: Final = 1005  # RFC 6455 7.1.5: a close frame "contains no status code"
 
 
 # Small named probes of the runtime.
@@ -167,6 +174,24 @@ class JsBlob(Blob):
         return JsBlob.from_handle(self._handle.slice(start, end, content_type))
 
 
+def _native_answer(received: CloseFrame) -> CloseFrame:
+    """The close frame the native socket sends back when the server closes
+    first, as measured in each runtime (the scenario
+    client.the_client_answers_the_servers_close_frame_with_its_code): the
+    server's code and reason (Chromium, Firefox, Deno, Bun), the code alone
+    (Node.js: undici 6 and 7), 1000 for a close frame without a code
+    (WebKitGTK; the others send one without a code back)."""
+    code = received.code
+    if is_in_node():
+        if hasattr(js, "Deno") or hasattr(js, "Bun"):
+            return received
+        return CloseFrame(code, "")  # undici
+    agent = str(getattr(getattr(js, "navigator", None), "userAgent", ""))
+    if code == _NO_STATUS and "AppleWebKit/" in agent and "Chrome/" not in agent:
+        return CloseFrame(1000, "")  # WebKit
+    return received
+
+
 def sends_request_headers() -> bool:
     """Whether the native WebSocket takes request headers: Node.js (undici),
     Deno and Bun accept a non-standard ``new WebSocket(url, {protocols,
@@ -253,6 +278,12 @@ class PyodideConnection:
         self._reported = False
         self._failed = False
         self._cause: BaseException | None = None
+        # Flow control beyond the DOM (write_limits, drain).
+        self._write_limits = _DEFAULT_WRITE_LIMITS
+        self._drain_waiters: list[asyncio.Future[None]] = []
+        self._drain_timer: asyncio.TimerHandle | None = None
+        # The close frame the native socket was asked to send (Closure.sent).
+        self._sent: CloseFrame | None = None
         # Events fired inside a call we made (Node fires close()'s events
         # synchronously) wait here until the call has returned.
         self._in_native_call = 0
@@ -341,6 +372,9 @@ class PyodideConnection:
 
     def start_closing_handshake(self, code: int | None, reason: str) -> None:
         self._closing = True
+        # What the native socket sends (a close frame without a body when
+        # there is no code: RFC 6455 7.1.5 calls that 1005).
+        self._sent = CloseFrame(_NO_STATUS, "") if code is None else CloseFrame(code, reason)
         if code is None:
             self._call(self._native.close)
         else:
@@ -350,16 +384,24 @@ class PyodideConnection:
 
     def fail(self) -> None:
         self._failed = True
+        if self._opened and self._sent is None:
+            self._sent = CloseFrame(_NO_STATUS, "")  # native close(): no body
         self._call(self._native.close)
 
     # Beyond the DOM: what no runtime's WebSocket offers a wrapper.
 
     can_ping = False
+    can_close_with_any_code = False
     can_pause_reading = False
 
     def ping(self, data: bytes) -> bool:
         raise NotImplementedError(
             "ping: the runtime's WebSocket sends no pings and offers no way to send one"
+        )
+
+    def pong(self, data: bytes) -> bool:
+        raise NotImplementedError(
+            "pong: the runtime's WebSocket answers pings itself and offers no way to send a pong"
         )
 
     def pause_reading(self) -> None:
@@ -369,6 +411,28 @@ class PyodideConnection:
         )
 
     resume_reading = pause_reading
+
+    def write_limits(self, high: int, low: int) -> None:
+        self._write_limits = (high, low)
+
+    def drain(self) -> asyncio.Future[None] | None:
+        if self._reported or self._native_buffered() <= self._write_limits[0]:
+            return None
+        waiter = self._loop.create_future()
+        self._drain_waiters.append(waiter)
+        if self._drain_timer is None:
+            self._drain_timer = self._loop.call_later(_DRAIN_POLL, self._check_drain)
+        return waiter
+
+    def _check_drain(self) -> None:
+        self._drain_timer = None
+        if not self._reported and self._native_buffered() > self._write_limits[1]:
+            self._drain_timer = self._loop.call_later(_DRAIN_POLL, self._check_drain)
+            return
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def _open_timed_out(self) -> None:
         self._open_timer = None
@@ -478,8 +542,13 @@ class PyodideConnection:
             # failures.invalid_close_code_from_the_server_fails).
             self._failed = True
             clean = False
-        # The native close event says 1006 when no close frame came.
-        received = None if code == ABNORMAL_CLOSURE else CloseFrame(code, reason)
+        # The native close event says 1006 when no close frame came (Deno
+        # says 0, a code no close frame carries: README's table).
+        received = None if code in (ABNORMAL_CLOSURE, 0) else CloseFrame(code, reason)
+        if clean and received is not None and self._sent is None:
+            # The server closed first, and the native socket answered with a
+            # close frame of its own, which it does not show (Closure.sent).
+            self._sent = _native_answer(received)
         self._forward(
             self._report_closed,
             Closure(received=received, clean=clean, failed=self._failed, cause=self._cause),
@@ -494,6 +563,11 @@ class PyodideConnection:
             self._open_timer = None
         self._close_timer.cancel()
         self._final_buffered = self._native_buffered()
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
+            self._check_drain()  # the senders waiting: the connection is over
+        if self._sent is not None:
+            closure = replace(closure, sent=self._sent)
         self._handler.connection_closed(closure)
         self._loop.call_soon(self._release)
 

@@ -76,6 +76,9 @@ GOING_AWAY: Final = 1001
 # How long a connection still open when its event loop shuts down may take
 # to send its close frame before it is dropped.
 SHUTDOWN_GRACE: Final = 1.0
+# asyncio's own write buffer limit (its transports' default high-water mark),
+# until write_limits() sets one.
+DEFAULT_WRITE_HIGH: Final = 64 * 1024
 
 
 def websocket_uri(url: str) -> WebSocketURI:
@@ -150,6 +153,10 @@ class AsyncioConnection(asyncio.BufferedProtocol):
         self._failed = False
         self._cause: BaseException | None = None
         self._reported = False
+        # Flow control beyond the DOM (write_limits, drain): the senders
+        # waiting, and how many bytes may wait to be handed to the transport.
+        self._drain_waiters: list[asyncio.Future[None]] = []
+        self._write_high = DEFAULT_WRITE_HIGH
 
     # Opening.
 
@@ -423,9 +430,13 @@ class AsyncioConnection(asyncio.BufferedProtocol):
             self._open_timer = None
         self._close_timer.cancel()
         _Guardian.of(self._loop).discard(self)
+        if self._drain_waiters:
+            self._wake_drain_waiters()
         protocol = self._protocol
         close_rcvd = protocol.close_rcvd
         received = None if close_rcvd is None else CloseFrame(close_rcvd.code, close_rcvd.reason)
+        close_sent = protocol.close_sent
+        sent = None if close_sent is None else CloseFrame(close_sent.code, close_sent.reason)
         # RFC 6455 7.1.4: closed cleanly when close frames were both sent and
         # received before the TCP connection closed.
         clean = close_rcvd is not None and protocol.close_sent is not None
@@ -433,7 +444,7 @@ class AsyncioConnection(asyncio.BufferedProtocol):
             logger.warning(
                 "WebSocket connection to %r failed: %s", self._url, _describe(self._cause)
             )
-        self._handler.connection_closed(Closure(received, clean, self._failed, self._cause))
+        self._handler.connection_closed(Closure(received, clean, self._failed, self._cause, sent))
 
     # Sending.
 
@@ -492,10 +503,13 @@ class AsyncioConnection(asyncio.BufferedProtocol):
 
     def resume_writing(self) -> None:
         self._writer.resume()
+        if self._drain_waiters:
+            self._wake_drain_waiters()
 
     # Beyond the DOM, for pyws_shim.client.
 
     can_ping = True
+    can_close_with_any_code = True
     can_pause_reading = True
 
     def ping(self, data: bytes) -> bool:
@@ -504,6 +518,38 @@ class AsyncioConnection(asyncio.BufferedProtocol):
         self._protocol.send_ping(data)
         self.write_protocol_output()
         return True
+
+    def pong(self, data: bytes) -> bool:
+        if not self._sendable:
+            return False
+        self._protocol.send_pong(data)
+        self.write_protocol_output()
+        return True
+
+    def write_limits(self, high: int, low: int) -> None:
+        self._write_high = high
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.set_write_buffer_limits(high, low)
+
+    def drain(self) -> asyncio.Future[None] | None:
+        writer = self._writer
+        if self._reported or (not writer.paused and writer.unhanded <= self._write_high):
+            return None
+        waiter = self._loop.create_future()
+        self._drain_waiters.append(waiter)
+        if not writer.paused:
+            # Writes combined in this turn go to the transport at the next
+            # one (WriteBuffer._next_turn, scheduled first): look again then.
+            self._loop.call_soon(self._wake_drain_waiters)
+        return waiter
+
+    def _wake_drain_waiters(self) -> None:
+        if self._writer.paused and not self._reported:
+            return  # resume_writing() will wake them
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def pause_reading(self) -> None:
         if self._transport is not None and not self._transport.is_closing():

@@ -146,6 +146,15 @@ class WriteBuffer:
         self._paused = False
         self.flush()
 
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def unhanded(self) -> int:
+        """Wire bytes queued here and not handed to the transport yet."""
+        return self.queued - self._handed
+
     # Writing.
 
     def write(self, data: bytes, app_bytes: int = 0) -> None:
