@@ -746,12 +746,7 @@ def _join(fragments: Iterable[Any], text: bool | None, what: str) -> Data | None
     except StopIteration:
         return None
     parts: list[Any] = [first]
-    if isinstance(first, str):
-        kind: type = str
-    elif isinstance(first, (bytes, bytearray, memoryview)):
-        kind = bytes
-    else:
-        raise TypeError(f"{what} must contain bytes or str")
+    kind = _fragment_kind(first, what)
     for chunk in chunks:
         _check_fragment(chunk, kind, what)
         parts.append(chunk)
@@ -765,16 +760,20 @@ async def _join_async(fragments: AsyncIterable[Any], text: bool | None) -> Data 
     except StopAsyncIteration:
         return None
     parts: list[Any] = [first]
-    if isinstance(first, str):
-        kind: type = str
-    elif isinstance(first, (bytes, bytearray, memoryview)):
-        kind = bytes
-    else:
-        raise TypeError("async iterable must contain bytes or str")
+    kind = _fragment_kind(first, "async iterable")
     async for chunk in chunks:
         _check_fragment(chunk, kind, "async iterable")
         parts.append(chunk)
     return _joined(parts, kind, text)
+
+
+def _fragment_kind(first: object, what: str) -> type:
+    """The type every fragment of a message must have: the first one's."""
+    if isinstance(first, str):
+        return str
+    if isinstance(first, (bytes, bytearray, memoryview)):
+        return bytes
+    raise TypeError(f"{what} must contain bytes or str")
 
 
 def _check_fragment(chunk: object, kind: type, what: str) -> None:
