@@ -343,18 +343,6 @@ def log_pyodide(result: dict[str, Any]) -> None:
         )
 
 
-MIME_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".mjs": "text/javascript",
-    ".js": "text/javascript",
-    ".wasm": "application/wasm",
-    ".json": "application/json",
-    ".whl": "application/zip",
-    ".zip": "application/zip",
-    ".py": "text/x-python; charset=utf-8",
-}
-
-
 class _PageHandler(BaseHTTPRequestHandler):
     """Serves /pyodide/ (the distribution), /bench/ (bench/pyodide), /config;
     takes the page's POST /results."""
@@ -398,17 +386,28 @@ class _PageHandler(BaseHTTPRequestHandler):
         pass
 
 
-def chromium_flags() -> list[str]:
-    """The offline flags the test suite starts Chromium with (tests/engines.py)."""
+def engines_constant(name: str) -> Any:
+    """A literal constant of tests/engines.py (the flags the suite starts
+    Chromium with, the types it serves files as), read without importing
+    the test suite's dependencies."""
     tree = ast.parse((ROOT / "tests" / "engines.py").read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "CHROMIUM_FLAGS" for t in node.targets
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
         ):
-            flags = ast.literal_eval(node.value)
-            assert isinstance(flags, list)
-            return [str(flag) for flag in flags]
-    raise SystemExit("bench: no CHROMIUM_FLAGS in tests/engines.py")
+            return ast.literal_eval(node.value)
+    raise SystemExit(f"bench: no {name} in tests/engines.py")
+
+
+# The types the files the benchmark's pages load are served as.
+MIME_TYPES: dict[str, str] = engines_constant("MIME_TYPES")
+
+
+def chromium_flags() -> list[str]:
+    """The offline flags the test suite starts Chromium with (tests/engines.py)."""
+    flags = engines_constant("CHROMIUM_FLAGS")
+    assert isinstance(flags, list)
+    return [str(flag) for flag in flags]
 
 
 def run_pyodide_chromium(config: dict[str, Any]) -> dict[str, Any]:

@@ -89,9 +89,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from scenarios._support import frame
 from servers import ServerThread
 
-__all__ = ["FaultPeer", "accept_key", "build_frame"]
+__all__ = ["FaultPeer", "accept_key"]
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 section 1.3
 HOLD = 30.0  # the longest a connection is held that the client does not end
@@ -107,35 +108,6 @@ STREAM_LIMIT = 64 * 1024  # what a StreamReader holds before it stops reading th
 def accept_key(key: str) -> str:
     """RFC 6455 4.2.2: the ``Sec-WebSocket-Accept`` value for ``key``."""
     return base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
-
-
-def build_frame(
-    opcode: int,
-    payload: bytes = b"",
-    *,
-    fin: bool = True,
-    rsv: int = 0,
-    mask: bytes | None = None,
-    length: int | None = None,
-) -> bytes:
-    """One frame, byte by byte (RFC 6455 5.2), with whatever it is told:
-    ``rsv`` is the three RSV bits (4, 2, 1), ``mask`` a 4-byte masking key,
-    ``length`` the payload length to announce (by default the true one)."""
-    size = len(payload) if length is None else length
-    head = bytearray([(0x80 if fin else 0) | (rsv & 7) << 4 | (opcode & 0xF)])
-    mask_bit = 0x80 if mask is not None else 0
-    if size < 126:
-        head.append(mask_bit | size)
-    elif size < 1 << 16:
-        head.append(mask_bit | 126)
-        head += struct.pack("!H", size)
-    else:
-        head.append(mask_bit | 127)
-        head += struct.pack("!Q", size)
-    if mask is not None:
-        head += mask
-        payload = _unmask(payload, mask)
-    return bytes(head) + payload
 
 
 def _unmask(data: bytes, mask: bytes) -> bytes:
@@ -341,7 +313,7 @@ class _Connection:
         elif opcode == 8:
             await self._close_frame(payload)
         elif opcode == 9 and self.answer_close in ("echo", "message-then-echo"):
-            await self.write(build_frame(10, payload))
+            await self.write(frame(10, payload))
 
     async def _close_frame(self, payload: bytes) -> None:
         record = self.record
@@ -361,8 +333,8 @@ class _Connection:
             record.ended("server")
         elif self.answer_close in ("echo", "message-then-echo"):
             if self.answer_close == "message-then-echo":
-                await self.write(build_frame(1, b"after close"))
-            await self.write(build_frame(8, payload))  # its code and reason
+                await self.write(frame(1, b"after close"))
+            await self.write(frame(8, payload))  # its code and reason
             self.server_closed_handshake = True
             self.writer.close()
             record.ended("server")
@@ -410,11 +382,11 @@ async def _case_drop(conn: _Connection, query: dict[str, str]) -> None:
     else:
         await conn.accept()
         if stage == "after-open":
-            await conn.write(build_frame(1, b"hello"))
+            await conn.write(frame(1, b"hello"))
         elif stage == "mid-frame":
-            await conn.write(build_frame(1, b"abc", length=10))
+            await conn.write(frame(1, b"abc", length=10))
         elif stage == "mid-fragments":
-            await conn.write(build_frame(1, b"ab", fin=False))
+            await conn.write(frame(1, b"ab", fin=False))
         else:
             raise ValueError(f"unknown stage {stage!r}")
         # Undici (Node) drops what arrives just before the end of the stream:
@@ -486,7 +458,7 @@ async def _case_handshake(conn: _Connection, query: dict[str, str]) -> None:
     await conn.write(head)
     if head.startswith(b"HTTP/1.1 101 "):
         # If it opens: a message, then a clean close.
-        await conn.write(build_frame(1, b"ok") + build_frame(8, b"\x03\xe8done"))
+        await conn.write(frame(1, b"ok") + frame(8, b"\x03\xe8done"))
         conn.server_closed_handshake = True
     await conn.hold()
 
@@ -717,9 +689,7 @@ class FaultPeer(ServerThread):
         connection = _Connection(reader, writer, Record("report"))
         connection.key = headers.get("sec-websocket-key", "")
         await connection.accept()
-        await connection.write(
-            build_frame(1, json.dumps(result).encode()) + build_frame(8, b"\x03\xe8")
-        )
+        await connection.write(frame(1, json.dumps(result).encode()) + frame(8, b"\x03\xe8"))
         connection.server_closed_handshake = True
         async with asyncio.timeout(HOLD):
             await connection.read_frames()

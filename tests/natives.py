@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from engines import ENGINES, LOAD_TIMEOUT, Engine, Run, serve
 from faultpeer import FaultPeer
-from scenarios.faults import BINARY, CLOSE, CONT, PING, PONG, TEXT, close_frame, frame, hexed
+from scenarios._support import frame
+from scenarios.faults import BINARY, CLOSE, CONT, PING, PONG, TEXT, close_frame, hexed
 from servers import LoopbackServers
 
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import struct
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,7 @@ __all__ = [
     "dom_error",
     "eventually",
     "first_message",
+    "frame",
     "json_message",
     "new_id",
     "raises",
@@ -208,3 +210,32 @@ async def json_message(url: str) -> dict[str, Any]:
 async def report(servers: Servers, record_id: str) -> dict[str, Any]:
     """What the server's ``/record?id=`` route received, once it ended."""
     return await json_message(servers.url("/report", id=record_id))
+
+
+def frame(
+    opcode: int,
+    payload: bytes = b"",
+    *,
+    fin: bool = True,
+    rsv: int = 0,
+    mask: bytes | None = None,
+    length: int | None = None,
+) -> bytes:
+    """One frame, byte by byte (RFC 6455 5.2), with whatever it is told:
+    ``rsv`` is the three RSV bits (4, 2, 1), ``mask`` a 4-byte masking key,
+    ``length`` the payload length to announce (by default the true one)."""
+    size = len(payload) if length is None else length
+    head = bytearray([(0x80 if fin else 0) | (rsv & 7) << 4 | (opcode & 0xF)])
+    mask_bit = 0x80 if mask is not None else 0
+    if size < 126:
+        head.append(mask_bit | size)
+    elif size < 1 << 16:
+        head.append(mask_bit | 126)
+        head += struct.pack("!H", size)
+    else:
+        head.append(mask_bit | 127)
+        head += struct.pack("!Q", size)
+    if mask is not None:
+        head += mask
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bytes(head) + payload

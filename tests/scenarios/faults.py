@@ -55,7 +55,7 @@ from urllib.parse import urlencode
 from pyws_shim import CloseEvent, ConnectionClosed, Event, MessageEvent, WebSocket
 
 from . import PYODIDE_RUNTIMES, Servers, current_runtime, scenario, skip_in
-from ._support import EventLog, new_id
+from ._support import EventLog, frame, new_id
 from .failures import ACCEPTS_MASKED_FRAMES, FIREFOX_DROPS_OPEN
 
 WITHIN = 5.0
@@ -282,33 +282,6 @@ def failure_close_code(kind: str) -> Sent:
 
 # Frames, written byte by byte (RFC 6455 5.2).
 CONT, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
-
-
-def frame(
-    opcode: int,
-    payload: bytes = b"",
-    *,
-    fin: bool = True,
-    rsv: int = 0,
-    mask: bytes | None = None,
-    length: int | None = None,
-) -> bytes:
-    """One frame as the server writes it: ``rsv`` holds the RSV1-3 bits (4, 2,
-    1), ``mask`` a masking key (servers must not mask), ``length`` the payload
-    length to announce (by default the true one)."""
-    size = len(payload) if length is None else length
-    head = bytearray([(0x80 if fin else 0) | (rsv & 7) << 4 | opcode])
-    mask_bit = 0x80 if mask is not None else 0
-    if size < 126:
-        head.append(mask_bit | size)
-    elif size < 1 << 16:
-        head += bytes([mask_bit | 126]) + struct.pack("!H", size)
-    else:
-        head += bytes([mask_bit | 127]) + struct.pack("!Q", size)
-    if mask is not None:
-        head += mask
-        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return bytes(head) + payload
 
 
 def close_frame(code: int | None = 1000, reason: bytes = b"") -> bytes:
