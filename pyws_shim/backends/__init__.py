@@ -45,6 +45,7 @@ __all__ = [
     "Closure",
     "Connection",
     "ConnectionHandler",
+    "FailureReported",
     "closing_outcome",
 ]
 
@@ -52,6 +53,14 @@ __all__ = [
 # frame was received by the endpoint ... _The WebSocket Connection Close Code_
 # is considered to be 1006."
 ABNORMAL_CLOSURE: Final = 1006
+
+
+class FailureReported(ConnectionError):
+    """Why a connection failed, in the runtime's own words only: the message
+    of its ``error`` event (Deno, Bun and Node 22 give one; the standard's
+    ``error`` event has none). It says why, not which kind of failure: Node
+    22 gives "Received network error or non-101 status code." for a refused
+    connection and a refused handshake alike."""
 
 
 class CloseFrame(NamedTuple):

@@ -51,7 +51,7 @@ from pyodide.ffi import JsException, create_proxy, to_js  # type: ignore[import-
 from ..blob import Blob, Chunk
 from ..exceptions import DOMException
 from ..validation import check_special_host
-from . import ABNORMAL_CLOSURE, CloseFrame, Closure
+from . import ABNORMAL_CLOSURE, CloseFrame, Closure, FailureReported
 from .close_timer import CloseTimer
 
 if TYPE_CHECKING:
@@ -510,10 +510,11 @@ class PyodideConnection:
         self._failed = True
         message = getattr(event, "message", None)
         if isinstance(message, str) and message and self._cause is None:
-            # Deno and Bun say why in the error event (an ErrorEvent: "Invalid
-            # UTF-8", "...failed: Connection ended"; RUNTIMES.md), the browsers
-            # and Node 24 do not: where it is said, it is the failure's cause.
-            self._cause = ConnectionError(message)
+            # Deno, Bun and Node 22 say why in the error event (an ErrorEvent:
+            # "Invalid UTF-8", "...failed: Connection ended"; RUNTIMES.md), the
+            # browsers and Node 24 do not: where it is said, it is the
+            # failure's cause.
+            self._cause = FailureReported(message)
         if not self._opened:
             # A failure while connecting ends in close 1006 at once: undici 6
             # (Node 22) fires error and never close after a refused

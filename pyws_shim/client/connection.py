@@ -36,6 +36,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 from .._platform import load_backend
+from ..backends import FailureReported
 from ..events import CloseEvent, Event, MessageEvent
 from ..exceptions import ConnectionClosed as DOMConnectionClosed
 from ..exceptions import DOMException
@@ -794,14 +795,18 @@ def _joined(parts: list[Any], kind: type, text: bool | None) -> Data:
 
 def _opening_error(url: str, cause: BaseException | None) -> BaseException:
     """What websockets raises when a connection does not open, from what the
-    backend knows of why (in CPython always; under Pyodide only a timeout)."""
-    if cause is None:
-        return ConnectionFailed(
-            f"the WebSocket connection to {url} failed before it opened (the runtime's "
-            "WebSocket does not say why: a refused connection, a TLS error and a refused "
-            "handshake look the same)"
-        )
+    backend knows of why (in CPython always; under Pyodide a timeout, and
+    at most the runtime's words)."""
     error: BaseException
+    if cause is None or isinstance(cause, FailureReported):
+        said = "" if cause is None else f"; it says: {cause}"
+        error = ConnectionFailed(
+            f"the WebSocket connection to {url} failed before it opened (the runtime's "
+            "WebSocket does not say which failure it was: a refused connection, a TLS error "
+            f"and a refused handshake look the same{said})"
+        )
+        error.__cause__ = cause
+        return error
     if isinstance(cause, TimeoutError):
         error = TimeoutError("timed out during opening handshake")
         error.__cause__ = cause
