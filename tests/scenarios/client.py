@@ -93,6 +93,11 @@ class Differences:
     answers_empty_close_with_1000: bool = False
     """In WebKit: the runtime answers a close frame without a code with 1000
     (the others, and websockets, send one without a code back)."""
+    failure_without_cause: bool = False
+    """websockets 17.2 (the lowest version pyws_shim accepts; 17.4 sets it):
+    the ``ConnectionClosedError`` of a connection the client failed (a
+    message over ``max_size``, binary data that is not UTF-8 read with
+    ``decode=True``) has no ``__cause__``."""
 
     def answer(self, code: int, reason: str) -> tuple[int, str]:
         """The close frame the client sends back to the server's."""
@@ -417,7 +422,8 @@ async def recv_decode_true_on_binary_that_is_not_utf8_fails_the_connection(
     exc = await expect(api.ConnectionClosedError, ws.recv(decode=True))
     assert exc.sent is not None
     assert exc.sent.code == (1005 if api.differs.dom_close_codes_only else 1007), str(exc)
-    assert isinstance(exc.__cause__, UnicodeDecodeError), repr(exc.__cause__)
+    if not api.differs.failure_without_cause:
+        assert isinstance(exc.__cause__, UnicodeDecodeError), repr(exc.__cause__)
 
 
 @client_scenario
@@ -494,7 +500,8 @@ async def max_size_fails_the_connection_with_1009(servers: Servers, api: ClientA
     exc = await expect(api.ConnectionClosedError, ws.recv(), "a message over max_size")
     assert exc.sent is not None
     assert exc.sent.code == (1005 if api.differs.dom_close_codes_only else 1009), str(exc)
-    assert type(exc.__cause__).__name__ == "PayloadTooBig", repr(exc.__cause__)
+    if not api.differs.failure_without_cause:
+        assert type(exc.__cause__).__name__ == "PayloadTooBig", repr(exc.__cause__)
     # The default is 1 MiB; None is no limit.
     ws = await api.connect(servers.url("/bytes", size=2**20 + 1))
     await expect(api.ConnectionClosedError, ws.recv(), "a message over 1 MiB")
