@@ -145,9 +145,12 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
-def open_page(browser: Any, url: str) -> tuple[str, list[str], list[str]]:
-    """Load ``url``; the text of ``#result`` once the page's Python wrote it,
-    the console's messages, and the requests that tried to leave loopback."""
+def open_page(
+    browser: Any, url: str, last_message: str | None = None
+) -> tuple[str, list[str], list[str]]:
+    """Load ``url``; the text of ``#result`` once the page's Python wrote it
+    (and, given ``last_message``, once the console has shown it), the
+    console's messages, and the requests that tried to leave loopback."""
     context = browser.new_context()
     page = context.new_page()
     messages: list[str] = []
@@ -176,6 +179,16 @@ def open_page(browser: Any, url: str) -> tuple[str, list[str], list[str]]:
                 f"the page's Python did not finish: {exc}\n" + "\n".join(messages[-30:])
             ) from None
         result = page.inner_text("#result")
+        # A script that awaits (asyncio.run, through JavaScript Promise
+        # Integration) can still be running when the next script has run.
+        waited = 0
+        while last_message is not None and f"log: {last_message}" not in messages:
+            if waited >= PAGE_TIMEOUT_MS:
+                raise AssertionError(
+                    f"the console never showed {last_message!r}:\n" + "\n".join(messages[-30:])
+                )
+            page.wait_for_timeout(100)
+            waited += 100
     finally:
         context.close()
     return result, messages, outside
@@ -214,7 +227,9 @@ def test_the_readme_websockets_program_runs_unchanged_in_a_page(
     program, url = client_program()
     page = site_root / "page"
     (page / "client_example.py").write_text(program.replace(url, servers.url("/echo")))
-    result, messages, outside = open_page(browser, f"{site}/page/client.html")
+    result, messages, outside = open_page(
+        browser, f"{site}/page/client.html", last_message="closed with code 1000"
+    )
     printed = [m.removeprefix("log: ") for m in messages if m.startswith("log: ")]
     assert result == "done", "\n".join([result, *messages])
     assert printed[-5:] == ["hello", "one", "two", "three", "closed with code 1000"], messages
