@@ -23,10 +23,11 @@ Node.js, Deno and Bun load from the file system:
   both sides write the same data;
 * the project's own wheel, rebuilt on every call from a clean copy of the
   sources (pure Python, ``py3-none-any``; about a second);
-* ``pyodide-lock.json``: Pyodide's own, with those wheels added through the
-  ``pyodide-lock`` library (file name, sha256, imports, dependencies read
-  from the wheels' metadata), never edited by hand. The browsers check the
-  sha256 of every wheel they load.
+* ``pyodide-lock.json``: Pyodide's own, with those wheels added by
+  pyodide-build's ``pyodide lockfile add-wheels`` (the supported, offline
+  way: file name, sha256, imports, dependencies read from the wheels'
+  metadata), never edited by hand. The browsers check the sha256 of every
+  wheel they load.
 
 Nothing here reaches anything but PyPI, and only for wheels not yet in the
 download cache.
@@ -42,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 NPM_PYODIDE = ROOT / "node_modules" / "pyodide"
@@ -180,18 +182,39 @@ def build_project_wheel(out: Path) -> Path:
         return Path(shutil.copy2(wheel, out / wheel.name))
 
 
+def add_wheels(lock: Path, wheels: list[Path], base: Path) -> Any:
+    """``lock`` with ``wheels`` added, by ``pyodide lockfile add-wheels``
+    (pyodide-build, in this environment), as a ``PyodideLockSpec``."""
+    from pyodide_lock import PyodideLockSpec
+
+    with tempfile.TemporaryDirectory(prefix="pyodide-lock-") as tmp:
+        output = Path(tmp) / "pyodide-lock.json"
+        subprocess.run(
+            [
+                str(Path(sys.executable).with_name("pyodide")),
+                "lockfile", "add-wheels",
+                "--input", str(lock),
+                "--output", str(output),
+                "--base-path", str(base),
+                *map(str, wheels),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        return PyodideLockSpec.from_json(output)
+
+
 def build(dist: Path) -> None:
     from packaging.utils import canonicalize_name
     from pyodide_lock import PyodideLockSpec
-    from pyodide_lock.utils import add_wheels_to_spec
 
     copy_npm_files(dist)
     npm_lock = PyodideLockSpec.from_json(NPM_PYODIDE / "pyodide-lock.json")
     project = build_project_wheel(dist)
 
     # Add the test wheels, then whatever their metadata says they need on
-    # Pyodide (add_wheels_to_spec evaluates the markers for the lock's
-    # platform), until nothing is missing.
+    # Pyodide (add-wheels evaluates the markers for the lock's platform),
+    # until nothing is missing.
     coverage = canonicalize_name(COVERAGE_GROUP)
     needed: set[str] = {canonicalize_name(name) for name in TEST_PACKAGES} | {coverage}
     while True:
@@ -204,8 +227,10 @@ def build(dist: Path) -> None:
         for wheel in wheels.values():
             if not (dist / wheel.name).is_file():
                 shutil.copy2(wheel, dist / wheel.name)
-        spec = add_wheels_to_spec(
-            npm_lock, [dist / wheel.name for wheel in wheels.values()] + [project], base_path=dist
+        spec = add_wheels(
+            NPM_PYODIDE / "pyodide-lock.json",
+            [dist / wheel.name for wheel in wheels.values()] + [project],
+            dist,
         )
         depends: set[str] = {
             dep

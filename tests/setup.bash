@@ -42,7 +42,7 @@ pick_python() {
     exit 1
 }
 
-# pyodide-lock 0.2 needs Python >= 3.12 (pyenv's, if python3 is older).
+# pyodide-build 0.39 and pyodide-lock 0.2 need Python >= 3.12 (pyenv's, if python3 is older).
 pick_python312() {
     for candidate in "${PYTHON312:-}" python3 python3.14 python3.13 python3.12 \
         "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python; do
