@@ -88,10 +88,11 @@ def test_headers_equality(http: Any) -> None:
 
 
 def test_response_holds_status_reason_headers_and_body() -> None:
-    for response_class, headers_class in (
+    implementations: list[tuple[Any, Any]] = [
         (http11.Response, datastructures.Headers),
         (client.Response, client.Headers),
-    ):
+    ]
+    for response_class, headers_class in implementations:
         response = response_class(403, "Forbidden", headers_class([("X-A", "1")]), b"no")
         assert (response.status_code, response.reason_phrase, response.body) == (
             403,
