@@ -32,6 +32,7 @@ REFERENCE = ClientAPI(
     ConnectionClosedError=exceptions.ConnectionClosedError,
     InvalidURI=exceptions.InvalidURI,
     InvalidHandshake=exceptions.InvalidHandshake,
+    InvalidMessage=exceptions.InvalidMessage,
     InvalidStatus=exceptions.InvalidStatus,
     ConcurrencyError=exceptions.ConcurrencyError,
     ProtocolError=exceptions.ProtocolError,

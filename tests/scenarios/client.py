@@ -139,6 +139,7 @@ class ClientAPI:
     ConnectionClosedError: Any
     InvalidURI: Any
     InvalidHandshake: Any
+    InvalidMessage: Any
     InvalidStatus: Any
     ConcurrencyError: Any
     ProtocolError: Any
@@ -159,6 +160,7 @@ def pyws_shim_api() -> ClientAPI:
         ConnectionClosedError=client.ConnectionClosedError,
         InvalidURI=client.InvalidURI,
         InvalidHandshake=client.InvalidHandshake,
+        InvalidMessage=client.InvalidMessage,
         InvalidStatus=client.InvalidStatus,
         ConcurrencyError=client.ConcurrencyError,
         ProtocolError=client.ProtocolError,
@@ -338,6 +340,31 @@ async def a_redirect_is_followed_by_websockets_only(servers: Servers, api: Clien
     if not api.differs.hides_handshake_status:
         assert exc.response.status_code == 302
         assert "Location" not in exc.response.headers  # refusal_headers_partial
+
+
+@client_scenario
+async def a_response_cut_short_is_retried_and_garbage_is_not(
+    servers: Servers, api: ClientAPI
+) -> None:
+    # The fault peer ends the TCP connection before it answers the request.
+    record_id = new_id()
+    url = servers.fault_url("drop", stage="before-response", how="fin", id=record_id)
+    exc = await expect(api.InvalidHandshake, api.connect(url), "no response")
+    await peer_report(servers, record_id)
+    assert api.process_exception(exc) is None, repr(exc)  # transient: retried
+    if api.differs.hides_handshake_status:
+        assert isinstance(exc, OSError), type(exc)  # a ConnectionFailed
+        return
+    assert isinstance(exc, api.InvalidMessage), type(exc)
+    assert str(exc) == "did not receive a valid HTTP response", str(exc)
+    assert isinstance(exc.__cause__, EOFError), repr(exc.__cause__)
+    # A response that is not HTTP: fatal.
+    record_id = new_id()
+    url = servers.fault_url("handshake", response="garbage", id=record_id)
+    exc = await expect(api.InvalidMessage, api.connect(url), "not HTTP")
+    await peer_report(servers, record_id)
+    assert str(exc) == "did not receive a valid HTTP response", str(exc)
+    assert api.process_exception(exc) is exc
 
 
 @client_scenario
