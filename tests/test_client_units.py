@@ -11,10 +11,12 @@ runtime by ``tests/scenarios/client.py``.)
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from websockets import datastructures, http11
+from websockets import datastructures, exceptions, frames, http11
+from websockets.client import process_exception as reference_process_exception
 
 from pyws_shim import client
 
@@ -101,3 +103,117 @@ def test_response_holds_status_reason_headers_and_body() -> None:
         )
         assert response.headers["x-a"] == "1"
     assert client.Response(200, "OK") == client.Response(200, "OK", client.Headers(), b"")
+
+
+# The exceptions.
+
+
+@pytest.fixture(params=["websockets", "pyws_shim"])
+def names(request: pytest.FixtureRequest) -> Any:
+    """The exceptions and ``Close``: websockets', or pyws_shim.client's."""
+    if request.param == "websockets":
+        return SimpleNamespace(
+            **{name: getattr(exceptions, name) for name in exceptions.__all__},
+            Close=frames.Close,
+            Response=http11.Response,
+            Headers=datastructures.Headers,
+            process_exception=reference_process_exception,
+        )
+    return client
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "text"),
+    [
+        (1000, "", "1000 (OK)"),
+        (1001, "bye", "1001 (going away) bye"),
+        (1006, "", "1006 (abnormal closure [internal])"),
+        (3000, "app", "3000 (registered) app"),
+        (4999, "", "4999 (private use)"),
+        (2999, "", "2999 (unknown)"),
+        (1016, "x", "1016 (unknown) x"),
+    ],
+)
+def test_close_str(names: Any, code: int, reason: str, text: str) -> None:
+    assert str(names.Close(code, reason)) == text
+
+
+def test_connection_closed_str_and_attributes(names: Any) -> None:
+    ok, error = names.Close(1000, "done"), names.Close(1011, "oops")
+    cases = [
+        (None, None, None, "no close frame received or sent"),
+        (None, error, None, "sent 1011 (internal error) oops; no close frame received"),
+        (ok, None, None, "received 1000 (OK) done; no close frame sent"),
+        (ok, error, True, "received 1000 (OK) done; then sent 1011 (internal error) oops"),
+        (ok, error, False, "sent 1011 (internal error) oops; then received 1000 (OK) done"),
+    ]
+    for rcvd, sent, rcvd_then_sent, text in cases:
+        exc = names.ConnectionClosedError(rcvd, sent, rcvd_then_sent)
+        assert (exc.rcvd, exc.sent, exc.rcvd_then_sent) == (rcvd, sent, rcvd_then_sent)
+        assert str(exc) == text
+        assert isinstance(exc, names.ConnectionClosed)
+        assert isinstance(exc, names.WebSocketException)
+
+
+def test_connection_closed_code_and_reason_are_deprecated(names: Any) -> None:
+    closed = names.ConnectionClosedOK(names.Close(1001, "away"), None)
+    lost = names.ConnectionClosedError(None, None)
+    for exc, code, reason in ((closed, 1001, "away"), (lost, 1006, "")):
+        with pytest.warns(DeprecationWarning, match=r"ConnectionClosed\.code is deprecated"):
+            assert exc.code == code
+        with pytest.warns(DeprecationWarning, match=r"ConnectionClosed\.reason is deprecated"):
+            assert exc.reason == reason
+
+
+def test_invalid_uri_proxy_and_status(names: Any) -> None:
+    uri = names.InvalidURI("http://x/", "scheme isn't ws or wss")
+    assert (uri.uri, uri.msg) == ("http://x/", "scheme isn't ws or wss")
+    assert str(uri) == "http://x/ isn't a valid URI: scheme isn't ws or wss"
+    proxy = names.InvalidProxy("ftp://proxy/", "scheme ftp isn't supported")
+    assert (proxy.proxy, proxy.msg) == ("ftp://proxy/", "scheme ftp isn't supported")
+    assert str(proxy) == "ftp://proxy/ isn't a valid proxy: scheme ftp isn't supported"
+    response = names.Response(503, "Service Unavailable", names.Headers(), b"")
+    status = names.InvalidStatus(response)
+    assert status.response is response
+    assert str(status) == "server rejected WebSocket connection: HTTP 503"
+    assert isinstance(status, names.InvalidHandshake)
+    assert isinstance(names.InvalidMessage("x"), names.InvalidHandshake)
+    assert isinstance(names.ConcurrencyError("x"), RuntimeError)
+    for name in ("ProtocolError", "PayloadTooBig", "InvalidURI", "InvalidProxy"):
+        assert issubclass(getattr(names, name), names.WebSocketException), name
+
+
+def test_process_exception(names: Any) -> None:
+    def response(status: int) -> Any:
+        return names.Response(status, "", names.Headers(), b"")
+
+    def caused(exc: Exception, cause: BaseException) -> Exception:
+        exc.__cause__ = cause
+        return exc
+
+    transient = [
+        OSError("down"),
+        ConnectionRefusedError(),
+        TimeoutError(),
+        caused(names.InvalidMessage("cut short"), EOFError()),
+        *(names.InvalidStatus(response(status)) for status in (500, 502, 503, 504)),
+    ]
+    for exc in transient:
+        assert names.process_exception(exc) is None, repr(exc)
+    fatal = [
+        ValueError("fatal"),
+        names.InvalidMessage("no cause"),
+        caused(names.InvalidMessage("not HTTP"), ValueError()),
+        *(names.InvalidStatus(response(status)) for status in (400, 403, 404, 501)),
+        names.InvalidHandshake("x"),
+    ]
+    for exc in fatal:
+        assert names.process_exception(exc) is exc, repr(exc)
+
+
+def test_connection_failed_is_an_os_error_and_an_invalid_handshake() -> None:
+    # pyws_shim's own: what a runtime that does not say why reports.
+    exc = client.ConnectionFailed("failed")
+    assert isinstance(exc, OSError)
+    assert isinstance(exc, client.InvalidHandshake)
+    assert client.process_exception(exc) is None
