@@ -11,11 +11,16 @@ runtime by ``tests/scenarios/client.py``.)
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import ssl
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from scenarios import Servers
 from websockets import datastructures, exceptions, frames, http11
+from websockets.asyncio import client as reference_client
 from websockets.client import process_exception as reference_process_exception
 
 from pyws_shim import client
@@ -217,3 +222,91 @@ def test_connection_failed_is_an_os_error_and_an_invalid_handshake() -> None:
     assert isinstance(exc, OSError)
     assert isinstance(exc, client.InvalidHandshake)
     assert client.process_exception(exc) is None
+
+
+# connect()'s arguments: refused before any connection.
+
+CONNECTS = {"websockets": reference_client.connect, "pyws_shim": client.connect}
+
+
+async def _connecting(connect: Any, uri: str, **options: Any) -> None:
+    """Call ``connect`` and await it: websockets checks some arguments as it
+    connects, pyws_shim.client all of them when it is called."""
+    connection = await connect(uri, **options)
+    await connection.close()
+    raise AssertionError(f"connect({uri!r}, {options}) connected")
+
+
+@pytest.mark.parametrize("name", list(CONNECTS))
+def test_ssl_must_match_the_scheme(name: str) -> None:
+    connect = CONNECTS[name]
+    context = ssl.create_default_context()
+    with pytest.raises(ValueError, match=r"^ssl argument is incompatible with a ws:// URI$"):
+        asyncio.run(_connecting(connect, "ws://127.0.0.1:1/", ssl=context))
+    with pytest.raises(ValueError, match=r"^ssl=None is incompatible with a wss:// URI$"):
+        asyncio.run(_connecting(connect, "wss://127.0.0.1:1/", ssl=None))
+
+
+@pytest.mark.parametrize("name", list(CONNECTS))
+def test_ssl_true_is_the_default_context(name: str, servers: Servers) -> None:
+    # The default context verifies the certificate: the test CA's is not trusted.
+    with pytest.raises(ssl.SSLCertVerificationError):
+        asyncio.run(_connecting(CONNECTS[name], servers.secure_url("/echo"), ssl=True))
+
+
+@pytest.mark.parametrize("name", list(CONNECTS))
+def test_an_invalid_proxy_is_invalid_proxy(name: str) -> None:
+    invalid_proxy: Any = exceptions.InvalidProxy if name == "websockets" else client.InvalidProxy
+    with pytest.raises(invalid_proxy) as info:
+        asyncio.run(_connecting(CONNECTS[name], "ws://127.0.0.1:1/", proxy="ftp://proxy/"))
+    assert info.value.proxy == "ftp://proxy/"
+    assert "ftp" in info.value.msg
+
+
+def test_the_default_user_agent_is_the_backends() -> None:
+    parameter = inspect.signature(client.connect).parameters["user_agent_header"]
+    assert repr(parameter.default) == "<the backend's User-Agent>"
+
+
+# What pyws_shim.client refuses and websockets does not, or refuses otherwise:
+# each is a clear error when connect() is called, before any connection.
+
+
+def test_connect_refuses_what_it_cannot_do() -> None:
+    url = "ws://127.0.0.1:1/"
+    # Of loop.create_connection()'s arguments, only ssl (websockets passes them on).
+    with pytest.raises(TypeError, match="unsupported keyword argument 'server_hostname'"):
+        client.connect(url, server_hostname="example.com")
+    with pytest.raises(TypeError, match=r"ssl must be an ssl\.SSLContext or True, not str"):
+        client.connect("wss://127.0.0.1:1/", ssl="yes")
+    # Extensions other than permessage-deflate.
+    with pytest.raises(NotImplementedError, match="permessage-deflate only"):
+        client.connect(url, extensions=[object()])
+    # Subprotocols the DOM WebSocket refuses (websockets would send them).
+    for subprotocols in (["a b"], ["chat", "chat"]):
+        with pytest.raises(ValueError, match=r"^connect\(\): subprotocols: "):
+            client.connect(url, subprotocols=subprotocols)
+    # Headers that are not HeadersLike (websockets fails as it connects).
+    with pytest.raises(TypeError, match="additional_headers must be a Headers, a mapping or"):
+        client.connect(url, additional_headers=42)
+    with pytest.raises(TypeError, match="additional_headers must be"):
+        client.connect(url, additional_headers="X-A: 1")
+    # A uri that is not a str.
+    with pytest.raises(TypeError, match="uri must be a str, not bytes"):
+        client.connect(b"ws://127.0.0.1:1/")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("uri", "why"),
+    [
+        # websockets: ValueError("Port out of range 0-65535"), as it connects.
+        ("ws://127.0.0.1:99999/", "Port out of range"),
+        # websockets: an OSError from the resolver, as it connects.
+        ("ws://exa mple.test/", ""),
+    ],
+)
+def test_connect_refuses_uris_the_dom_refuses(uri: str, why: str) -> None:
+    with pytest.raises(client.InvalidURI) as info:
+        client.connect(uri)
+    assert info.value.uri == uri
+    assert str(info.value).startswith(f"{uri} isn't a valid URI: {why}")
