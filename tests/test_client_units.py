@@ -310,3 +310,34 @@ def test_connect_refuses_uris_the_dom_refuses(uri: str, why: str) -> None:
         client.connect(uri)
     assert info.value.uri == uri
     assert str(info.value).startswith(f"{uri} isn't a valid URI: {why}")
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"max_queue": (4, 8)}, ValueError, r"max_queue: the high-water mark \(4\) is below"),
+        ({"max_queue": (None, -1)}, ValueError, "max_queue: the low-water mark must be 0 or more"),
+        ({"write_limit": (2**10, 2**12)}, ValueError, "write_limit: the high-water mark"),
+        ({"max_queue": ("16", None)}, TypeError, "max_queue must hold ints or None, not str"),
+        ({"max_queue": (1, 2, 3)}, TypeError, r"max_queue must be an int, None or a \(high, low\)"),
+        ({"write_limit": None}, TypeError, "write_limit must be an int or a"),
+    ],
+)
+def test_connect_refuses_limits_that_break_the_rules(
+    options: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    # websockets fails these with an AttributeError as it cleans up (17.4).
+    with pytest.raises(error, match=message):
+        asyncio.run(_connecting(client.connect, "ws://127.0.0.1:1/", **options))
+
+
+def test_a_connection_shows_its_url_and_state_in_its_repr(servers: Servers) -> None:
+    url = servers.url("/echo")
+
+    async def main() -> None:
+        ws = await client.connect(url)
+        assert repr(ws) == f"<ClientConnection {url!r} OPEN>"
+        await ws.close()
+        assert repr(ws) == f"<ClientConnection {url!r} CLOSED>"
+
+    asyncio.run(main())
