@@ -337,6 +337,16 @@ def test_a_connection_shows_its_url_and_state_in_its_repr(servers: Servers) -> N
     async def main() -> None:
         ws = await client.connect(url)
         assert repr(ws) == f"<ClientConnection {url!r} OPEN>"
+        # Arguments of the wrong type (websockets fails in the frame's
+        # serialization instead): the connection stays open.
+        with pytest.raises(TypeError, match="close\\(\\): code must be an int, not str"):
+            await ws.close("1000")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="close\\(\\): code must be an int, not bool"):
+            await ws.close(True)
+        with pytest.raises(TypeError, match="close\\(\\): reason must be a str, not bytes"):
+            await ws.close(1000, b"bye")  # type: ignore[arg-type]
+        await ws.send("open")
+        assert await ws.recv() == "open"
         await ws.close()
         assert repr(ws) == f"<ClientConnection {url!r} CLOSED>"
 
