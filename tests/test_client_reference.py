@@ -21,6 +21,7 @@ from scenarios.client import BODIES, WEBSOCKETS, Body, ClientAPI
 from websockets import exceptions
 from websockets.asyncio import client
 from websockets.client import backoff, process_exception
+from websockets.datastructures import Headers
 from websockets.protocol import State
 from websockets.version import version as websockets_version
 
@@ -32,9 +33,11 @@ REFERENCE = ClientAPI(
     ConnectionClosedError=exceptions.ConnectionClosedError,
     InvalidURI=exceptions.InvalidURI,
     InvalidHandshake=exceptions.InvalidHandshake,
+    InvalidMessage=exceptions.InvalidMessage,
     InvalidStatus=exceptions.InvalidStatus,
     ConcurrencyError=exceptions.ConcurrencyError,
     ProtocolError=exceptions.ProtocolError,
+    Headers=Headers,
     State=State,
     backoff=backoff,
     process_exception=process_exception,

@@ -816,12 +816,28 @@ def _opening_error(url: str, cause: BaseException | None) -> BaseException:
     response = _response_of(cause)
     if response is not None:
         error = InvalidStatus(response)
-    elif isinstance(cause, EOFError) or isinstance(cause.__cause__, EOFError):
+    elif isinstance(cause, EOFError):
         error = InvalidMessage("did not receive a valid HTTP response")
+    elif _is_invalid_message(cause):
+        # websockets' InvalidMessage (in CPython, the sans-I/O core's own):
+        # caused, as websockets has it, by what broke the response (an
+        # EOFError for one cut short, which process_exception retries).
+        error = InvalidMessage(str(cause))
+        error.__cause__ = cause.__cause__ or cause
+        return error
     else:
         error = InvalidHandshake(str(cause) or type(cause).__name__)
     error.__cause__ = cause
     return error
+
+
+def _is_invalid_message(cause: BaseException) -> bool:
+    """Whether ``cause`` is websockets' ``InvalidMessage`` (read by its name:
+    no class of websockets is needed here)."""
+    return any(
+        kind.__name__ == "InvalidMessage" and kind.__module__.startswith("websockets.")
+        for kind in type(cause).__mro__
+    )
 
 
 def _response_of(cause: BaseException) -> Response | None:

@@ -55,7 +55,8 @@ class Differences:
     """A 3xx response refuses the handshake (the DOM WebSocket follows no
     redirect; but WebKit's network stack does); websockets follows it."""
     no_handshake_objects: bool = False
-    """``request`` and ``response`` are ``None`` (the DOM shows neither)."""
+    """``request`` and ``response``, ``local_address`` and ``remote_address``
+    are ``None`` (the DOM shows none of them)."""
     refusal_headers_partial: bool = False
     """In CPython: the ``InvalidStatus`` of a refused handshake has the status,
     reason phrase and body, but of the headers only those the handshake
@@ -139,9 +140,11 @@ class ClientAPI:
     ConnectionClosedError: Any
     InvalidURI: Any
     InvalidHandshake: Any
+    InvalidMessage: Any
     InvalidStatus: Any
     ConcurrencyError: Any
     ProtocolError: Any
+    Headers: Any
     State: Any
     backoff: Any
     process_exception: Any
@@ -159,9 +162,11 @@ def pyws_shim_api() -> ClientAPI:
         ConnectionClosedError=client.ConnectionClosedError,
         InvalidURI=client.InvalidURI,
         InvalidHandshake=client.InvalidHandshake,
+        InvalidMessage=client.InvalidMessage,
         InvalidStatus=client.InvalidStatus,
         ConcurrencyError=client.ConcurrencyError,
         ProtocolError=client.ProtocolError,
+        Headers=client.Headers,
         State=client.State,
         backoff=client.backoff,
         process_exception=client.process_exception,
@@ -341,6 +346,38 @@ async def a_redirect_is_followed_by_websockets_only(servers: Servers, api: Clien
 
 
 @client_scenario
+async def a_response_cut_short_is_retried_and_garbage_is_not(
+    servers: Servers, api: ClientAPI
+) -> None:
+    # The fault peer ends the TCP connection before it answers the request.
+    record_id = new_id()
+    url = servers.fault_url("drop", stage="before-response", how="fin", id=record_id)
+    exc = await expect(api.InvalidHandshake, api.connect(url), "no response")
+    await peer_report(servers, record_id)
+    assert api.process_exception(exc) is None, repr(exc)  # transient: retried
+    if api.differs.hides_handshake_status:
+        assert isinstance(exc, OSError), type(exc)  # a ConnectionFailed
+        return
+    assert isinstance(exc, api.InvalidMessage), type(exc)
+    assert str(exc) == "did not receive a valid HTTP response", str(exc)
+    assert isinstance(exc.__cause__, EOFError), repr(exc.__cause__)
+    # A response that is not HTTP: fatal.
+    record_id = new_id()
+    url = servers.fault_url("handshake", response="garbage", id=record_id)
+    exc = await expect(api.InvalidMessage, api.connect(url), "not HTTP")
+    await peer_report(servers, record_id)
+    assert str(exc) == "did not receive a valid HTTP response", str(exc)
+    assert api.process_exception(exc) is exc
+    # A 101 without Sec-WebSocket-Accept: fatal too.
+    record_id = new_id()
+    url = servers.fault_url("handshake", response="no-accept", id=record_id)
+    exc = await expect(api.InvalidHandshake, api.connect(url), "no Sec-WebSocket-Accept")
+    await peer_report(servers, record_id)
+    assert str(exc) == "missing Sec-WebSocket-Accept header", str(exc)
+    assert api.process_exception(exc) is exc
+
+
+@client_scenario
 async def open_timeout_is_a_timeout_error(servers: Servers, api: ClientAPI) -> None:
     connecting = api.connect(servers.url("/slow-handshake", seconds=2), open_timeout=0.3)
     exc = await expect(TimeoutError, connecting)
@@ -382,8 +419,10 @@ async def connection_attributes(servers: Servers, api: ClientAPI) -> None:
     assert ws.latency == 0.0
     if api.differs.no_handshake_objects:
         assert (ws.request, ws.response) == (None, None)
+        assert (ws.local_address, ws.remote_address) == (None, None)
     else:
         assert ws.response.status_code == 101
+        assert ws.remote_address[0] == "127.0.0.1", ws.remote_address
     await ws.close()
     assert ws.state == api.State.CLOSED
     assert (ws.close_code, ws.close_reason) == (1000, "")
@@ -887,3 +926,209 @@ async def keepalive_keeps_a_live_connection_open(servers: Servers, api: ClientAP
         assert pings == [], record["frames"]
     else:
         assert len(pings) >= 2, record["frames"]
+
+
+# More of the API: cancelling, states, concurrency, limits, headers, reconnecting.
+
+
+@client_scenario
+async def cancelling_connect_stops_the_opening(servers: Servers, api: ClientAPI) -> None:
+    connecting = asyncio.ensure_future(api.connect(servers.url("/slow-handshake", seconds=2)))
+    await asyncio.sleep(0.2)
+    connecting.cancel()
+    await expect(asyncio.CancelledError, connecting, "a cancelled connect()")
+    # wait_for() cancels it too: a TimeoutError, and nothing left running.
+    slow = api.connect(servers.url("/slow-handshake", seconds=2))
+    await expect(TimeoutError, asyncio.wait_for(slow, 0.2), "wait_for(connect(), 0.2)")
+
+
+@client_scenario
+async def close_is_closing_until_the_server_answers(servers: Servers, api: ClientAPI) -> None:
+    # The fault peer does not answer the close frame: close_timeout ends it.
+    record_id = new_id()
+    ws = await api.connect(servers.fault_url("frames", id=record_id), close_timeout=0.5)
+    closing = asyncio.ensure_future(ws.close(1001, "bye"))  # a code the DOM's close() refuses
+    await asyncio.sleep(0.1)
+    assert ws.state == api.State.CLOSING, ws.state
+    await expect(api.ConnectionClosed, ws.send("closing"), "send() while closing")
+    await closing
+    assert ws.state == api.State.CLOSED
+    exc = await expect(api.ConnectionClosedError, ws.recv(), "recv() once closed")
+    code = 1000 if api.differs.dom_close_codes_only else 1001
+    assert (frame_of(exc.rcvd), frame_of(exc.sent)) == (None, (code, "bye")), str(exc)
+    if code == 1001:
+        assert str(exc) == "sent 1001 (going away) bye; no close frame received", str(exc)
+    assert (ws.close_code, ws.close_reason) == (1006, "")
+    record = await peer_report(servers, record_id)
+    assert record["close"] == {"code": code, "reason": "bye"}, record
+
+
+@client_scenario
+async def recv_streaming_is_one_receiver_at_a_time(servers: Servers, api: ClientAPI) -> None:
+    async with api.connect(servers.url("/echo")) as ws:
+        first = asyncio.ensure_future(ws.recv())
+        await asyncio.sleep(0)
+        exc = await expect(api.ConcurrencyError, anext(ws.recv_streaming()), "recv_streaming")
+        assert str(exc) == (
+            "cannot call recv_streaming while another coroutine is already running recv "
+            "or recv_streaming"
+        ), str(exc)
+        await ws.send("one")
+        assert await first == "one"
+        await ws.send(b"two")
+        assert [f async for f in ws.recv_streaming(decode=True)] == ["two"]
+        await ws.send("three")
+        assert [f async for f in ws.recv_streaming(decode=False)] == [b"three"]
+
+
+@client_scenario
+async def an_async_iterable_is_sent_before_the_next_message(
+    servers: Servers, api: ClientAPI
+) -> None:
+    async def slow_parts() -> AsyncIterator[str]:
+        yield "sl"  # the message has begun (websockets: its first frame is out)
+        await asyncio.sleep(0.05)
+        yield "ow"
+
+    async def nothing() -> AsyncIterator[str]:
+        parts: list[str] = []
+        await asyncio.sleep(0)
+        for part in parts:
+            yield part
+
+    async with api.connect(servers.url("/echo")) as ws:
+        streaming = asyncio.ensure_future(ws.send(slow_parts()))
+        await asyncio.sleep(0.01)
+        await ws.send("next")  # waits for the message in progress
+        await streaming
+        assert [await ws.recv(), await ws.recv()] == ["slow", "next"]
+        await ws.send(nothing())  # an empty async iterable sends nothing
+        await ws.send("after")
+        assert await ws.recv() == "after"
+
+
+@client_scenario
+async def max_queue_and_write_limit_take_a_high_low_pair(servers: Servers, api: ClientAPI) -> None:
+    # (None, low): high is 4 x low; (high, None): low is high / 4. (Pairs
+    # that break these rules: tests/test_client_units.py, pyws_shim.client
+    # only: websockets fails with an AttributeError as it cleans up.)
+    url = servers.url("/echo")
+    async with api.connect(url, max_queue=(None, 4), write_limit=(2**16, None)) as ws:
+        for i in range(3):
+            await ws.send(str(i))
+        assert [await ws.recv() for _ in range(3)] == ["0", "1", "2"]
+
+
+@client_scenario
+async def additional_headers_of_every_kind(servers: Servers, api: ClientAPI) -> None:
+    class KeysAndItems:  # neither a Mapping nor pairs: keys() and [] only
+        def keys(self) -> list[str]:
+            return ["X-Keys"]
+
+        def __getitem__(self, name: str) -> str:
+            return "yes"
+
+    cases: list[tuple[Any, dict[str, str]]] = [
+        ([("X-Pairs", "1"), ("X-Other", "2")], {"x-pairs": "1", "x-other": "2"}),
+        (KeysAndItems(), {"x-keys": "yes"}),
+        ({"X-Map": "m"}, {"x-map": "m"}),
+        (api.Headers([("X-Headers", "h")]), {"x-headers": "h"}),
+    ]
+    for headers, expected in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # browsers: "ignored"
+            async with api.connect(
+                servers.url("/headers"), additional_headers=headers, user_agent_header="agent/1"
+            ) as ws:
+                received = json.loads(await ws.recv())
+        if api.differs.no_request_headers:
+            assert not set(expected) & set(received), received
+            continue
+        for name, value in expected.items():
+            assert received[name] == value, (name, received)
+        assert received["user-agent"] == "agent/1", received
+    if api.differs.no_request_headers:
+        return
+    # A User-Agent among the headers wins over user_agent_header.
+    async with api.connect(
+        servers.url("/headers"), additional_headers={"User-Agent": "mine"}, user_agent_header="x"
+    ) as ws:
+        assert json.loads(await ws.recv())["user-agent"] == "mine"
+
+
+@client_scenario
+async def process_exception_may_raise_or_replace_the_failure(
+    servers: Servers, api: ClientAPI
+) -> None:
+    class Fatal(Exception):
+        pass
+
+    def raises(exc: Exception) -> Exception | None:
+        raise Fatal("raised")
+
+    def replaces(exc: Exception) -> Exception | None:
+        return Fatal("returned")
+
+    for process, text in ((raises, "raised"), (replaces, "returned")):
+        attempts = 0
+
+        async def first(process: Any = process) -> None:
+            nonlocal attempts
+            async for _ in api.connect(servers.refused, process_exception=process):
+                attempts += 1
+                raise AssertionError("connected")
+
+        exc = await expect(Fatal, first(), f"process_exception that {text}")
+        assert str(exc) == text
+        assert isinstance(exc.__cause__, OSError), repr(exc.__cause__)  # the refusal
+        assert attempts == 0
+
+
+@client_scenario
+async def pings_pending_at_close_raise_connection_closed(servers: Servers, api: ClientAPI) -> None:
+    # The fault peer answers neither pings nor the close frame.
+    record_id = new_id()
+    ws = await api.connect(servers.fault_url("frames", id=record_id), close_timeout=0.3)
+    await expect(TypeError, ws.pong(42), "pong(42)")
+    if api.differs.no_pings:
+        await expect(NotImplementedError, ws.pong("text"), "pong('text')")
+        await ws.close()
+        await peer_report(servers, record_id)
+        return
+    pong_waiter = await ws.ping(b"unanswered")
+    await ws.pong("text")
+    await ws.close()
+    exc = await expect(api.ConnectionClosedError, pong_waiter, "a pong that never came")
+    assert frame_of(exc.sent) == (1000, ""), str(exc)
+    await expect(api.ConnectionClosedError, ws.ping(), "ping() once closed")
+    record = await peer_report(servers, record_id)
+    frames = [(f["opcode"], f["data"]) for f in record["frames"] if f["opcode"] in (9, 10)]
+    assert frames == [(9, b"unanswered".hex()), (10, b"text".hex())], record["frames"]
+
+
+@client_scenario
+async def an_unsolicited_pong_is_ignored(servers: Servers, api: ClientAPI) -> None:
+    pong = bytes([0x8A, 4]) + b"beat"
+    text = bytes([0x81, 2]) + b"ok"
+    record_id = new_id()
+    ws = await api.connect(servers.fault_url("frames", id=record_id, hex=(pong + text).hex()))
+    assert await ws.recv() == "ok"
+    assert ws.latency == 0.0
+    assert ws.state == api.State.OPEN
+    await ws.close()
+    await peer_report(servers, record_id)
+
+
+@client_scenario
+async def keepalive_without_ping_timeout_only_pings(servers: Servers, api: ClientAPI) -> None:
+    record_id = new_id()
+    url = servers.fault_url("frames", id=record_id, answer="echo")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # Pyodide: "ping_interval ignored"
+        ws = await api.connect(url, ping_interval=0.05, ping_timeout=None)
+    await asyncio.sleep(0.3)
+    assert ws.state == api.State.OPEN
+    await ws.close()
+    record = await peer_report(servers, record_id)
+    pings = [f for f in record["frames"] if f["opcode"] == 9]
+    assert (pings == []) if api.differs.no_pings else (len(pings) >= 2), record["frames"]
