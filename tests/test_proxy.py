@@ -14,7 +14,8 @@ import asyncio
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -182,22 +183,27 @@ def test_https_proxy_is_refused_with_a_reason(
     assert "https:// proxies are not supported" in str(cause)
 
 
-@pytest.fixture
-def silent_peer() -> Iterator[str]:
-    """``http://127.0.0.1:PORT``: accepts TCP connections and never answers."""
+@contextmanager
+def tcp_peer(on_accept: Callable[[socket.socket], None] | None = None) -> Iterator[str]:
+    """``http://127.0.0.1:PORT``: a raw TCP peer on a thread of its own that
+    accepts every connection, hands it to ``on_accept`` (if given), and holds
+    it open until the end (when every socket is closed)."""
     listener = socket.create_server(("127.0.0.1", 0))
     accepted: list[socket.socket] = []
     stop = threading.Event()
 
-    def accept() -> None:
+    def serve() -> None:
         listener.settimeout(0.1)
         while not stop.is_set():
             try:
-                accepted.append(listener.accept()[0])
+                sock = listener.accept()[0]
             except TimeoutError:
                 continue
+            accepted.append(sock)
+            if on_accept is not None:
+                on_accept(sock)
 
-    thread = threading.Thread(target=accept, daemon=True)
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"
@@ -207,6 +213,13 @@ def silent_peer() -> Iterator[str]:
         for sock in accepted:
             sock.close()
         listener.close()
+
+
+@pytest.fixture
+def silent_peer() -> Iterator[str]:
+    """``http://127.0.0.1:PORT``: accepts TCP connections and never answers."""
+    with tcp_peer() as url:
+        yield url
 
 
 def test_proxy_that_never_answers_hits_the_open_timeout(servers: Servers, silent_peer: str) -> None:

@@ -14,12 +14,11 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 
 import pytest
 from scenarios import Servers
-from test_proxy import failure
+from test_proxy import failure, tcp_peer
 from websockets.exceptions import InvalidProxyMessage, ProxyError
 
 TIMEOUT = 20.0
@@ -31,36 +30,18 @@ def answering_proxy(request: pytest.FixtureRequest) -> Iterator[str]:
     bytes the test gives (``indirect`` parametrization), then holds the
     connection open."""
     answer: bytes = request.param
-    listener = socket.create_server(("127.0.0.1", 0))
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
 
-    def serve() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                sock = listener.accept()[0]
-            except TimeoutError:
-                continue
-            accepted.append(sock)
-            request = b""
-            while b"\r\n\r\n" not in request:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                request += chunk
-            sock.sendall(answer)
+    def answer_the_request(sock: socket.socket) -> None:
+        request = b""
+        while b"\r\n\r\n" not in request:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            request += chunk
+        sock.sendall(answer)
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join()
-        for sock in accepted:
-            sock.close()
-        listener.close()
+    with tcp_peer(answer_the_request) as url:
+        yield url
 
 
 @pytest.mark.parametrize("answering_proxy", [b"SSH-2.0-OpenSSH_9.2\r\n"], indirect=True)
