@@ -387,31 +387,26 @@ class ClientConnection:
         decoded as UTF-8). Once the connection is closed, and every message
         received before was returned, raises :class:`ConnectionClosedOK` or
         :class:`ConnectionClosedError`. Cancelling it loses no message."""
-        if self._recv_busy:
-            raise ConcurrencyError(
-                "cannot call recv while another coroutine is already running recv or recv_streaming"
-            )
-        self._recv_busy = True
-        try:
-            data = await self._next_message()
-        finally:
-            self._recv_busy = False
-        return await self._decoded(data, decode)
+        return await self._decoded(await self._receive("recv"), decode)
 
     async def recv_streaming(self, decode: bool | None = None) -> AsyncIterator[Data]:
         """The next message, as an iterator of its fragments: here always one,
         the whole message (the DOM WebSocket delivers whole messages)."""
+        yield await self._decoded(await self._receive("recv_streaming"), decode)
+
+    async def _receive(self, caller: str) -> Data:
+        """The next message, for one receiver at a time (``caller``: the
+        method that asks, for websockets' ConcurrencyError message)."""
         if self._recv_busy:
             raise ConcurrencyError(
-                "cannot call recv_streaming while another coroutine is already running recv "
+                f"cannot call {caller} while another coroutine is already running recv "
                 "or recv_streaming"
             )
         self._recv_busy = True
         try:
-            data = await self._next_message()
+            return await self._next_message()
         finally:
             self._recv_busy = False
-        yield await self._decoded(data, decode)
 
     async def _next_message(self) -> Data:
         messages = self._messages
