@@ -27,8 +27,8 @@ here, each next to the evidence (the repository's ``RUNTIMES.md``):
   does one longer than a control frame may be (Deno closes cleanly);
 - a subprotocol or an extension that was not offered fails the connection
   (Deno opens with it);
-- where the error event says why the connection failed (Deno, Bun), that is
-  the cause of ``ConnectionClosed``.
+- where the error event says why the connection failed (Deno, Bun, Node
+  22), its words are the cause of ``ConnectionClosed`` (``FailureReported``).
 
 One proxy per event type forwards the native events; all four are destroyed
 when the socket closes, and nothing is created per message. Binary data is
