@@ -440,22 +440,12 @@ class EventTarget:
                     if entry.passive:
                         event._flags |= _IN_PASSIVE_LISTENER
                     callback = entry.callback
-                    try:
-                        if type(callback) is _HandlerCallback:
-                            result = callback.value(event)
-                        elif callable(callback):
-                            result = callback(event)
-                        else:
-                            result = callback.handleEvent(event)
-                        if result is not None and isinstance(result, CoroutineType):
-                            _schedule(result, event)
-                    except (KeyboardInterrupt, SystemExit):
-                        # As from any asyncio callback: they stop the program.
-                        raise
-                    except BaseException as exc:
-                        # asyncio.CancelledError included: one listener's
-                        # exception never reaches the others or the backend.
-                        _report_exception(event, exc)
+                    if type(callback) is _HandlerCallback:
+                        _call_listener(callback.value, event)
+                    elif callable(callback):
+                        _call_listener(callback, event)
+                    else:
+                        _call_listener(callback.handleEvent, event)
                     if event._flags & _STOP_IMMEDIATE:
                         break
                     if entry.passive:
@@ -491,14 +481,7 @@ class EventTarget:
                 event._target = self
                 event._current_target = self
                 event._phase = Event.AT_TARGET
-                try:
-                    result = callback.value(event)
-                    if result is not None and isinstance(result, CoroutineType):
-                        _schedule(result, event)
-                except (KeyboardInterrupt, SystemExit):
-                    raise
-                except BaseException as exc:
-                    _report_exception(event, exc)
+                _call_listener(callback.value, event)
                 event._phase = Event.NONE
                 event._current_target = None
                 event._flags &= ~_DISPATCH_STATE
@@ -508,6 +491,23 @@ class EventTarget:
         event._current_target = None
         event._phase = Event.NONE
         self._dispatch(event)
+
+
+def _call_listener(function: Callable[[Any], Any], event: Event) -> None:
+    """The DOM's "call a user object's operation" for one listener: a
+    coroutine it returns runs as a task; what it raises is reported and
+    goes no further."""
+    try:
+        result = function(event)
+        if result is not None and isinstance(result, CoroutineType):
+            _schedule(result, event)
+    except (KeyboardInterrupt, SystemExit):
+        # As from any asyncio callback: they stop the program.
+        raise
+    except BaseException as exc:
+        # asyncio.CancelledError included: one listener's exception never
+        # reaches the others or the backend.
+        _report_exception(event, exc)
 
 
 def _check_type_and_listener(type: object, listener: object, method: str) -> None:
