@@ -37,6 +37,7 @@ from .assembly import MessageAssembler
 from .framing import BINARY, CONTINUATION, FIN, MASK_BIT, RSV_BITS, TEXT
 
 _FIRST_CONTROL: Final = 0x8
+_CLOSE: Final = 0x8  # RFC 6455 5.2: "%x8 denotes a connection close"
 _SHORT_TEXT: Final = FIN | TEXT  # the first byte of a whole text frame
 _SHORT_FIRST_BYTES: Final = frozenset({FIN | TEXT, FIN | BINARY})
 # RFC 6455 5.2: "%x3-7 are reserved for further non-control frames", "%xB-F
@@ -238,9 +239,14 @@ class Receiver:
             if max_size is None:
                 allowance = None
             else:
-                allowance = max_size - assembler.size if in_progress else max_size
+                # A close frame between fragments ends the message in progress
+                # (the one difference on purpose, above): it counts alone.
+                in_message = in_progress and not (
+                    opcode == _CLOSE and head1 & FIN and not head1 & RSV_BITS
+                )
+                allowance = max_size - assembler.size if in_message else max_size
                 if length > allowance:
-                    self._fail(MESSAGE_TOO_BIG, self._too_big(length, allowance))
+                    self._fail(MESSAGE_TOO_BIG, self._too_big(length, allowance, in_message))
                     return
             if opcode >= _FIRST_CONTROL:
                 if length > 125 or not head1 & FIN or head1 & RSV_BITS:
@@ -286,7 +292,7 @@ class Receiver:
                     frame.check()
                 except PayloadTooBig:
                     assert allowance is not None
-                    self._fail(MESSAGE_TOO_BIG, self._too_big(None, allowance))
+                    self._fail(MESSAGE_TOO_BIG, self._too_big(None, allowance, in_progress))
                     return
                 except ProtocolError as exc:
                     self._fail(PROTOCOL_ERROR, exc)
@@ -339,11 +345,11 @@ class Receiver:
         self._protocol.receive_eof()
         self._owner.write_protocol_output()
 
-    def _too_big(self, size: int | None, allowance: int) -> PayloadTooBig:
-        # As the core words it: the limit, and what was read of the message.
+    def _too_big(self, size: int | None, allowance: int, in_message: bool) -> PayloadTooBig:
+        # As the core words it: the limit, and what was read of the message
+        # the frame belongs to (``in_message``).
         exc = PayloadTooBig(size, allowance)
-        assembler = self._assembler
-        exc.set_current_size(assembler.size if assembler.in_progress else None)
+        exc.set_current_size(self._assembler.size if in_message else None)
         return exc
 
     def _control(self, frame: bytes) -> None:
