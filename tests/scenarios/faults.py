@@ -1019,6 +1019,33 @@ async def slow_reader_receives_everything_sent_before_close(servers: Servers) ->
     outcome.client_sent_close(1000, "all sent")
 
 
+# More messages than the fault peer keeps frames of (its MAX_FRAMES, 200).
+MANY_MESSAGES = 300
+
+
+@scenario
+async def close_frame_follows_every_message_sent_before_it(servers: Servers) -> None:
+    # close() keeps the messages already sent: all of them reach the server,
+    # in order, and then one close frame (also past the frames a record keeps).
+    messages = [f"message {i}".encode() for i in range(MANY_MESSAGES)]
+
+    def send_and_close(ws: WebSocket) -> None:
+        for message in messages:
+            ws.send(message)
+        ws.close(1000, "after 300")
+
+    outcome = await run_case(
+        servers, "slow-reader", rate=SLOW_RATE, on_open=send_and_close, within=WITHIN
+    )
+    outcome.expect(["open", "close"], [OPEN, CLOSED], (1000, "after 300", True))
+    record = outcome.record
+    assert record["data_bytes"] == sum(map(len, messages)), record["data_bytes"]
+    assert record["data_sha256"] == hashlib.sha256(b"".join(messages)).hexdigest()
+    assert record["frame_count"] >= MANY_MESSAGES + 1, record["frame_count"]
+    assert record["frames"][-1]["opcode"] == CLOSE, record["frames"][-1]
+    outcome.client_sent_close(1000, "after 300")
+
+
 # TLS.
 
 
