@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import hashlib
 import logging
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from websockets.http11 import Response
 
 from pyws_shim import Event, MessageEvent, WebSocket
 from pyws_shim.backends import ConnectionHandler
@@ -190,6 +192,30 @@ def test_nothing_is_sent_after_the_server_started_closing(loop: asyncio.Abstract
     wire.ws.send("late")
     next_turns(loop)
     assert [(head1, payload) for head1, _, payload in wire.frames()] == [(0x88, b"\x03\xe8")]
+
+
+def live_responses() -> int:
+    gc.collect()
+    return sum(isinstance(o, Response) for o in gc.get_objects())
+
+
+def test_an_open_connection_keeps_no_handshake_response(loop: asyncio.AbstractEventLoop) -> None:
+    # Memory per idle connection: the core's handshake parser kept the
+    # response (its headers) for the life of the connection, about 1 KiB.
+    before = live_responses()
+    wires = [open_wire(loop) for _ in range(3)]
+    assert live_responses() == before
+    # The core's frame parser that took over still answers a ping, and
+    # takes the close frame.
+    wire = wires[0]
+    wire.receive(b"\x89\x02hi")
+    wire.receive(b"\x88\x02\x03\xe8")
+    next_turns(loop)
+    assert [(head1, payload) for head1, _, payload in wire.frames()] == [
+        (0x8A, b"hi"),
+        (0x88, b"\x03\xe8"),
+    ]
+    assert wire.ws.readyState == WebSocket.CLOSING
 
 
 @dataclass

@@ -34,7 +34,7 @@ from websockets.client import ClientProtocol
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
-from websockets.protocol import State
+from websockets.protocol import Protocol, State
 from websockets.typing import Origin, Subprotocol
 from websockets.uri import WebSocketURI
 from websockets.version import version as websockets_version
@@ -289,6 +289,13 @@ class AsyncioConnection(asyncio.BufferedProtocol):
             self._open_timer.cancel()
             self._open_timer = None
         protocol = self._protocol
+        # The core's parser is a generator whose frame keeps the handshake
+        # response for the life of the connection (about 1 KiB). It is at a
+        # frame boundary now, with nothing buffered (what followed the
+        # response goes to the receiver): a fresh frame parser takes over, as
+        # the core itself swaps parsers (ClientProtocol.parse, to discard()).
+        protocol.parser = Protocol.parse(protocol)
+        next(protocol.parser)
         self._deflate = protocol.extensions[0] if protocol.extensions else None  # type: ignore[assignment]
         self._sendable = True
         self._receiver = Receiver(protocol, self._handler, self, self._options.max_size)
