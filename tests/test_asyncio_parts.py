@@ -16,11 +16,12 @@ import pytest
 from pyws_shim.backends.asyncio.assembly import MessageAssembler
 from pyws_shim.backends.asyncio.framing import (
     FIN,
-    LARGE_FRAME,
+    MASK_PIECE,
     SHORT_HEADERS,
     TEXT,
     apply_mask,
     frame_header,
+    masked_pieces,
 )
 from pyws_shim.backends.asyncio.handshake import (
     MAX_RESPONSE_HEAD,
@@ -219,28 +220,40 @@ def test_writes_after_a_deferred_flush_are_not_forgotten(loop: asyncio.AbstractE
     assert transport.writes == [b"1", b"2", b"34"]
 
 
+@pytest.mark.parametrize("size", [1, MASK_PIECE - 1, MASK_PIECE, 3 * MASK_PIECE + 3])
+def test_a_payload_masked_in_pieces_is_the_payload_masked(size: int) -> None:
+    # RFC 6455 5.3: octet i is masked with octet i modulo 4 of the key, across
+    # the pieces' boundaries too.
+    payload = bytes(range(251)) * (size // 251) + bytes(range(size % 251))
+    mask = b"\x01\x80\xfe\x37"
+    pieces = masked_pieces(payload, mask)
+    assert b"".join(pieces) == apply_mask(payload, mask)
+    assert [len(piece) for piece in pieces[:-1]] == [MASK_PIECE] * (len(pieces) - 1)
+    assert 0 < len(pieces[-1]) <= MASK_PIECE
+
+
 def test_large_frames_are_not_joined(loop: asyncio.AbstractEventLoop) -> None:
     writer, transport = writer_on(loop)
-    big = b"x" * LARGE_FRAME
+    pieces = [b"x" * MASK_PIECE, b"y" * 7]
     writer.write(b"small", 5)
-    writer.write_large(b"head", big, len(big))
-    assert transport.writes[0] == b"small"
-    assert transport.writes[1] == b"head"
-    assert transport.writes[2] == big
-    assert writer.queued == 5 + 4 + LARGE_FRAME
+    writer.write_large(b"head", pieces, MASK_PIECE + 7)
+    assert transport.writes == [b"small", b"head", *pieces]
+    assert writer.queued == 5 + 4 + MASK_PIECE + 7
+    assert writer.buffered_amount == 5 + MASK_PIECE + 7
 
 
 def test_a_paused_transport_gets_nothing_until_it_resumes(loop: asyncio.AbstractEventLoop) -> None:
     writer, transport = writer_on(loop)
     writer.pause()
     writer.write(b"a", 1)
-    writer.write_large(b"h", b"b" * LARGE_FRAME, LARGE_FRAME)
+    writer.write_large(b"h", [b"b" * MASK_PIECE, b"c" * 4], MASK_PIECE + 4)
     next_turn(loop)
     assert transport.writes == []
-    assert writer.buffered_amount == 1 + LARGE_FRAME
+    assert writer.buffered_amount == 1 + MASK_PIECE + 4
     writer.resume()
-    assert b"".join(transport.writes) == b"a" + b"h" + b"b" * LARGE_FRAME
-    assert writer.undelivered() == 1 + 1 + LARGE_FRAME  # the transport has not sent them
+    # The large frame's pieces go one by one, never joined.
+    assert transport.writes == [b"a", b"h", b"b" * MASK_PIECE, b"c" * 4]
+    assert writer.undelivered() == 1 + 1 + MASK_PIECE + 4  # the transport has not sent them
     transport.transmit()
     assert writer.undelivered() == 0
 

@@ -357,3 +357,38 @@ def test_a_message_in_tiny_fragments_costs_about_its_size(
         tracemalloc.stop()
     assert got == [message]
     assert peak < 4 * size, f"peak {peak} bytes for a {size}-byte message"
+
+
+def big_frame(first_byte: int, payload: bytes) -> bytes:
+    """An unmasked server frame of more than 65,535 bytes."""
+    assert len(payload) > 0xFFFF
+    return bytes((first_byte, 127)) + len(payload).to_bytes(8, "big") + payload
+
+
+def test_big_frames_share_a_buffer_and_every_message_stays_intact(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    # A big frame's buffer is kept for the next big frame of the thread, of
+    # any connection: what a message handler was given never changes after.
+    a, b = open_wire(loop), open_wire(loop)
+    got: dict[str, list[str | bytes]] = {"a": [], "b": []}
+    for name, wire in (("a", a), ("b", b)):
+        wire.ws.binaryType = "arraybuffer"
+        wire.ws.onmessage = lambda event, name=name: got[name].append(event.data)  # type: ignore[misc]
+    sizes = [300_000, 200_000, 250_000, 1_000_003]
+    payloads = [bytes([i + 1]) * size for i, size in enumerate(sizes)]
+    text = "é" * 150_000
+    a.receive(big_frame(0x82, payloads[0]))
+    a.receive(big_frame(0x81, text.encode()))
+    # Two connections, each in the middle of a big frame (each smaller than
+    # the buffer kept).
+    frame_a, frame_b = big_frame(0x82, payloads[1]), big_frame(0x82, payloads[2])
+    a.receive(frame_a[:70_000])
+    b.receive(frame_b[:100_000])
+    a.receive(frame_a[70_000:])
+    b.receive(frame_b[100_000:])
+    # A fragmented message of big frames, then one more big message.
+    a.receive(big_frame(0x02, payloads[3][:600_000]) + big_frame(0x80, payloads[3][600_000:]))
+    a.receive(big_frame(0x82, payloads[0]))
+    assert got["a"] == [payloads[0], text, payloads[1], payloads[3], payloads[0]]
+    assert got["b"] == [payloads[2]]

@@ -53,6 +53,7 @@ from .framing import (
     TEXT,
     apply_mask,
     frame_header,
+    masked_pieces,
     masking_keys,
 )
 from .handshake import ResponseHeadTooLarge, handshake_head, response_head_length
@@ -500,7 +501,7 @@ class AsyncioConnection(asyncio.BufferedProtocol):
             self._writer.write(header + apply_mask(payload, mask), size)
         else:
             header = frame_header(head1, length, mask)
-            self._writer.write_large(header, apply_mask(payload, mask), size)
+            self._writer.write_large(header, masked_pieces(payload, mask), size)
         return True
 
     def pause_writing(self) -> None:

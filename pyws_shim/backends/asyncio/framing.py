@@ -22,6 +22,7 @@ __all__ = [
     "FIN",
     "LARGE_FRAME",
     "MASK_BIT",
+    "MASK_PIECE",
     "MASK_POOL_SIZE",
     "RSV1",
     "RSV_BITS",
@@ -29,6 +30,7 @@ __all__ = [
     "TEXT",
     "apply_mask",
     "frame_header",
+    "masked_pieces",
     "masking_keys",
 ]
 
@@ -49,6 +51,15 @@ FIRST_CONTROL: Final = 0x8
 
 # Frames this long and longer are written as a header and a payload, not joined.
 LARGE_FRAME: Final = 64 * 1024
+# A large frame's payload is masked in pieces of this size (a multiple of 4,
+# so that each piece starts at the first octet of the key). A reply sent from
+# a message handler otherwise allocates its whole masked copy while the
+# received message is alive, and glibc's allocator then trims and regrows its
+# heap for nearly every message: 256 x 1 MiB echoed from onmessage, 811 brk
+# calls and 1.7 ms of CPU per MiB in one piece, 73 (3.11) to 85 (3.12) and
+# 0.9 to 1.0 ms in pieces of 64 KiB (strace -c; 16 KiB pieces cost more calls
+# than they save, 128 KiB and up churn again on 3.12).
+MASK_PIECE: Final = 64 * 1024
 
 # RFC 6455 5.3: "The masking key is a 32-bit value chosen at random by the
 # client. When preparing a masked frame, the client MUST pick a fresh masking
@@ -56,6 +67,12 @@ LARGE_FRAME: Final = 64 * 1024
 # unpredictable; thus, the masking key MUST be derived from a strong source of
 # entropy". Keys come from os.urandom in blocks: one call serves 1,024 frames.
 MASK_POOL_SIZE: Final = 4096
+
+
+def masked_pieces(payload: bytes | memoryview, mask: bytes) -> list[bytes]:
+    """``payload`` masked with ``mask``, in pieces of ``MASK_PIECE`` bytes."""
+    view = memoryview(payload)
+    return [apply_mask(view[i : i + MASK_PIECE], mask) for i in range(0, len(view), MASK_PIECE)]
 
 
 def masking_keys() -> list[bytes]:

@@ -50,7 +50,13 @@ if TYPE_CHECKING:
 
     from .. import ConnectionHandler
 
-__all__ = ["Receiver", "ReceiverOwner", "scratch_buffer"]
+__all__ = [
+    "Receiver",
+    "ReceiverOwner",
+    "big_frame_buffer",
+    "give_back_big_frame_buffer",
+    "scratch_buffer",
+]
 
 # RFC 6455 7.4.1: "1002 indicates that an endpoint is terminating the
 # connection due to a protocol error"; "1007 ... received data within a
@@ -82,6 +88,35 @@ def scratch_buffer() -> memoryview:
     if view is None:
         view = _local.view = memoryview(bytearray(SCRATCH_SIZE))
     return view
+
+
+# The buffer of a big frame, once its message is delivered, is kept for the
+# next big frame of any connection of this thread (one buffer, up to this
+# size): allocating a megabyte per message, beside the message handed to the
+# application and a reply's masked copy, makes glibc's allocator trim and
+# regrow its heap for nearly every message (see framing.MASK_PIECE).
+BIG_BUFFER_KEPT: Final = 4 * 2**20
+
+
+def big_frame_buffer(size: int) -> memoryview:
+    """A buffer of ``size`` bytes for a big frame: this thread's kept one
+    when it is large enough (the connection owns it until it gives it back)."""
+    kept: bytearray | None = getattr(_local, "big", None)
+    if kept is not None and len(kept) >= size:
+        _local.big = None
+        return memoryview(kept)[:size]
+    return memoryview(bytearray(size))
+
+
+def give_back_big_frame_buffer(view: memoryview) -> None:
+    """Keep a big frame's buffer, whose frame has been processed (nothing
+    holds a view of it any more), for the next big frame of this thread."""
+    buffer = view.obj
+    assert isinstance(buffer, bytearray)
+    if len(buffer) <= BIG_BUFFER_KEPT:
+        kept: bytearray | None = getattr(_local, "big", None)
+        if kept is None or len(kept) < len(buffer):
+            _local.big = buffer
 
 
 class ReceiverOwner(Protocol):
@@ -159,7 +194,8 @@ class Receiver:
             self._big_filled += nbytes
             if self._big_filled == len(big):
                 self._big = None
-                self.receive(big)
+                self.receive(big)  # copies what it keeps (the message, a partial frame)
+                give_back_big_frame_buffer(big)
             return
         self.receive(scratch_buffer()[: self._scratch_filled + nbytes])
 
@@ -266,7 +302,7 @@ class Receiver:
             if available < total:
                 if total > BIG_FRAME:
                     # The socket fills the rest of this frame's own buffer directly.
-                    big = memoryview(bytearray(total))
+                    big = big_frame_buffer(total)
                     big[:available] = view[pos:end]
                     self._big = big
                     self._big_filled = available

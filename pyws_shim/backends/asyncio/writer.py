@@ -180,11 +180,12 @@ class WriteBuffer:
             self._handed += size
             self._transport.write(data)  # type: ignore[union-attr]
 
-    def write_large(self, header: bytes, payload: bytes, app_bytes: int) -> None:
-        """Queue a large frame as its header and its payload, not joined (no copy)."""
+    def write_large(self, header: bytes, pieces: list[bytes], app_bytes: int) -> None:
+        """Queue a large frame as its header and its payload's pieces, not
+        joined (no copy)."""
         if not self._fresh:
             self._touch()
-        size = len(header) + len(payload)
+        size = len(header) + sum(map(len, pieces))
         self.queued += size
         self._app_queued += app_bytes
         self._ends.append(self.queued)
@@ -192,7 +193,8 @@ class WriteBuffer:
         if self._closed:
             return
         if self._paused:
-            self._pending += (header, payload)
+            self._pending.append(header)
+            self._pending += pieces
             self._pending_size += size
             self._large_pending = True
             return
@@ -202,7 +204,8 @@ class WriteBuffer:
         transport = self._transport
         assert transport is not None
         transport.write(header)
-        transport.write(payload)
+        for piece in pieces:
+            transport.write(piece)
 
     def flush(self, force: bool = False) -> None:
         """Hand what is pending to the transport, unless it asked for a pause
