@@ -374,7 +374,7 @@ def test_big_frames_share_a_buffer_and_every_message_stays_intact(
     got: dict[str, list[str | bytes]] = {"a": [], "b": []}
     for name, wire in (("a", a), ("b", b)):
         wire.ws.binaryType = "arraybuffer"
-        wire.ws.onmessage = lambda event, name=name: got[name].append(event.data)  # type: ignore[misc]
+        wire.ws.onmessage = lambda event, name=name: got[name].append(event.data)
     sizes = [300_000, 200_000, 250_000, 1_000_003]
     payloads = [bytes([i + 1]) * size for i, size in enumerate(sizes)]
     text = "é" * 150_000
