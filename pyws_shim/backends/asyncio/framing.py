@@ -56,9 +56,10 @@ LARGE_FRAME: Final = 64 * 1024
 # a message handler otherwise allocates its whole masked copy while the
 # received message is alive, and glibc's allocator then trims and regrows its
 # heap for nearly every message: 256 x 1 MiB echoed from onmessage, 811 brk
-# calls and 1.7 ms of CPU per MiB in one piece, 73 (3.11) to 85 (3.12) and
-# 0.9 to 1.0 ms in pieces of 64 KiB (strace -c; 16 KiB pieces cost more calls
-# than they save, 128 KiB and up churn again on 3.12).
+# calls and 1.7 ms of CPU per MiB in one piece; in pieces of 64 KiB, with the
+# receive buffer kept too (receiver.BIG_BUFFER_KEPT), 73 (3.11) to 85 (3.12)
+# brk calls and 0.8 to 1.0 ms (strace -c; 16 KiB pieces cost more calls than
+# they save, 128 KiB and up churn again on 3.12).
 MASK_PIECE: Final = 64 * 1024
 
 # RFC 6455 5.3: "The masking key is a 32-bit value chosen at random by the
