@@ -23,14 +23,6 @@ from scenarios import Servers
 import pyws_shim
 from pyws_shim import WebSocket
 
-# pexpect starts the client with pty.fork() while the test servers' threads
-# run; CPython 3.12+ warns that forkpty() in a multi-threaded process may
-# deadlock the child before it execs. ptyprocess's child only sets up the
-# terminal, closes file descriptors and execs: no lock those threads hold.
-pytestmark = pytest.mark.filterwarnings(
-    r"ignore:This process \(pid=\d+\) is multi-threaded, use of forkpty\(\):DeprecationWarning"
-)
-
 TIMEOUT = 15
 COMMAND = [sys.executable, "-m", "pyws_shim"]
 
